@@ -1,0 +1,47 @@
+package clock
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestScaledUnderSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		origin := time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+		c, err := NewScaled(origin, 288)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.WallDuration(24 * time.Hour); got != 300*time.Second {
+			t.Fatalf("a day takes %v of wall time, want 5m0s", got)
+		}
+		if err := c.Sleep(context.Background(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Now().Sub(origin); got != time.Hour {
+			t.Errorf("after sleeping 1h of scaled time the clock advanced %v", got)
+		}
+		if err := SleepUntil(context.Background(), c, origin.Add(3*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Now().Sub(origin); got < 3*time.Hour {
+			t.Errorf("SleepUntil returned early at +%v", got)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := c.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+			t.Errorf("Sleep on a cancelled context = %v", err)
+		}
+	})
+}
+
+func TestNewScaledRejectsBadSpeed(t *testing.T) {
+	for _, s := range []float64{0, -1, 2e9} {
+		if _, err := NewScaled(time.Now(), s); err == nil {
+			t.Errorf("speed %v accepted", s)
+		}
+	}
+}
