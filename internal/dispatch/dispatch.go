@@ -1,0 +1,159 @@
+// Package dispatch decides, for one planning interval, which miners run, at
+// what power, and which sleep. A Policy takes Inputs (the time, the
+// interval, the expected power price, the hashprice and the fleet's last
+// observed state) and returns a Plan with one setpoint per unit and a
+// human-readable reason for each decision.
+//
+// Dispatch is pure: it does no I/O, reads no clock (Now comes in Inputs),
+// starts no goroutine and keeps no state between calls, so the live site
+// loop and the backtester run the same code and get the same answers. It
+// does not fetch prices, talk to miners, check telemetry freshness (the
+// caller marks stale units StateOffline) or settle money (internal/ledger).
+package dispatch
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/energy"
+	"github.com/gridminer/gridminer/internal/miner"
+)
+
+// Unit is one controllable machine as dispatch sees it.
+type Unit struct {
+	ID    string
+	Caps  miner.Capabilities // NominalPower/Hashrate, PowerSteps, SleepPower, CanSleep, ...
+	State miner.State        // last observed; StateOffline when telemetry is missing or stale
+	// Running is true if the unit is currently mining or waking, as
+	// commanded or observed.
+	Running bool
+	// Since is when Running last changed; zero means unknown, and then no
+	// minimum run or sleep duration holds the unit.
+	Since time.Time
+}
+
+// Inputs is everything a policy may know when planning one interval.
+type Inputs struct {
+	Now       time.Time
+	Interval  energy.Interval   // the interval being planned
+	Price     energy.Price      // expected power price for Interval, as known at Now
+	Hashprice bitcoin.Hashprice // expected revenue, before pool fees
+	Units     []Unit
+	SiteCap   energy.Power // site import cap; 0 means none
+}
+
+// UnitPlan is the decision for one unit.
+type UnitPlan struct {
+	ID       string
+	Setpoint miner.Setpoint
+	Reason   string
+}
+
+// Plan is a policy's decision for one interval.
+type Plan struct {
+	Policy   string
+	Interval energy.Interval
+	Price    energy.Price // the input price, without adders
+	// Breakeven is the market price (comparable with Price, so net of the
+	// policy's adders and pool fee) at which a unit of the fleet's nominal
+	// average efficiency (total nominal W / total nominal TH/s) breaks even.
+	Breakeven energy.Price
+	// Power is the planned site draw: running units at their planned power,
+	// sleeping units at SleepPower, and offline units that were last running
+	// at NominalPower (reserved for cap safety).
+	Power             energy.Power
+	Running, Sleeping int
+	Units             []UnitPlan // one per input unit, in input order
+	Reason            string     // one-line human explanation
+}
+
+// Policy turns Inputs into a Plan. Implementations are deterministic: the
+// same Inputs give the same Plan, and the order of Inputs.Units changes
+// nothing but the order of Plan.Units.
+type Policy interface {
+	Name() string
+	Plan(in Inputs) (Plan, error)
+}
+
+// ErrInvalidInputs is wrapped by every error about bad Inputs.
+var ErrInvalidInputs = errors.New("invalid dispatch inputs")
+
+// Validate checks in: a set Now, a non-empty interval, finite price, a
+// finite non-negative hashprice and site cap, and units with unique
+// non-empty IDs, positive finite nominal power and hashrate, a finite
+// non-negative sleep power no greater than nominal power, strictly
+// ascending positive power steps and a known state (empty counts as
+// unknown). Errors name the unit.
+func (in Inputs) Validate() error {
+	switch {
+	case in.Now.IsZero():
+		return fmt.Errorf("now is not set: %w", ErrInvalidInputs)
+	case !in.Interval.End.After(in.Interval.Start):
+		return fmt.Errorf("interval %v: %w: %w", in.Interval, energy.ErrBadInterval, ErrInvalidInputs)
+	}
+	if err := energy.Check("price", float64(in.Price)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+	}
+	if err := energy.Check("hashprice", float64(in.Hashprice)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+	}
+	if in.Hashprice < 0 {
+		return fmt.Errorf("hashprice %v is negative: %w", float64(in.Hashprice), ErrInvalidInputs)
+	}
+	if _, err := energy.NewPower("site cap", float64(in.SiteCap)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+	}
+	seen := make(map[string]int, len(in.Units))
+	for i, u := range in.Units {
+		if u.ID == "" {
+			return fmt.Errorf("unit at index %d: empty id: %w", i, ErrInvalidInputs)
+		}
+		if j, dup := seen[u.ID]; dup {
+			return fmt.Errorf("unit %q: duplicate id at indexes %d and %d: %w", u.ID, j, i, ErrInvalidInputs)
+		}
+		seen[u.ID] = i
+		if err := validateUnit(u); err != nil {
+			return fmt.Errorf("unit %q: %w: %w", u.ID, err, ErrInvalidInputs)
+		}
+	}
+	return nil
+}
+
+func validateUnit(u Unit) error {
+	c := u.Caps
+	if !positive(float64(c.NominalPower)) {
+		return fmt.Errorf("nominal power %v must be finite and positive", float64(c.NominalPower))
+	}
+	if !positive(float64(c.NominalHashrate)) {
+		return fmt.Errorf("nominal hashrate %v must be finite and positive (zero efficiency)", float64(c.NominalHashrate))
+	}
+	if _, err := energy.NewPower("sleep power", float64(c.SleepPower)); err != nil {
+		return err
+	}
+	if c.SleepPower > c.NominalPower {
+		return fmt.Errorf("sleep power %v W exceeds nominal power %v W", float64(c.SleepPower), float64(c.NominalPower))
+	}
+	var prev energy.Power
+	for i, s := range c.PowerSteps {
+		if !positive(float64(s.Power)) {
+			return fmt.Errorf("power step %d %q: power %v must be finite and positive", i, s.Name, float64(s.Power))
+		}
+		if h := float64(s.Hashrate); !(h >= 0) || math.IsInf(h, 1) {
+			return fmt.Errorf("power step %d %q: hashrate %v must be finite and not negative", i, s.Name, h)
+		}
+		if i > 0 && s.Power <= prev {
+			return fmt.Errorf("power step %d %q: power %v W does not ascend from %v W", i, s.Name, float64(s.Power), float64(prev))
+		}
+		prev = s.Power
+	}
+	if u.State != "" && !slices.Contains(miner.States, u.State) {
+		return fmt.Errorf("unknown state %q", u.State)
+	}
+	return nil
+}
+
+func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
