@@ -1,0 +1,455 @@
+// Package config reads and validates gridminer's one YAML site file.
+//
+// Decoding is strict: an unknown key is an error, and every error, whether
+// YAML syntax, an unknown key or a bad value, names the file and line. The
+// package only describes the site; it opens no sockets and touches no
+// device (cmd/gridminer wires the parts it names), so `gridminer
+// check-config` can validate a file safely.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/gridminer/gridminer/internal/fleet"
+)
+
+// File is a whole site configuration.
+type File struct {
+	Site    Site      `yaml:"site"`
+	Miners  []Miners  `yaml:"miners"`
+	Price   Price     `yaml:"price"`
+	Bitcoin Bitcoin   `yaml:"bitcoin"`
+	Policy  Policy    `yaml:"policy"`
+	Store   Store     `yaml:"store"`
+	HTTP    HTTP      `yaml:"http"`
+	Poll    Poll      `yaml:"poll"`
+	Execute Execution `yaml:"execute"`
+}
+
+// Site is the site-wide section.
+type Site struct {
+	Name string `yaml:"name"`
+	// Interval is the settlement interval (default 15m).
+	Interval Duration `yaml:"interval"`
+	// ImportCapKW caps the site's draw; 0 means no cap.
+	ImportCapKW float64 `yaml:"import_cap_kw"`
+	// OnStalePrice: hold | sleep | run when no fresh price is known (default hold).
+	OnStalePrice string `yaml:"on_stale_price"`
+	// OnStop: hold | sleep | run, the state machines are left in when the controller stops (default hold).
+	OnStop string `yaml:"on_stop"`
+}
+
+// Miners is one machine or a block of machines with consecutive addresses.
+type Miners struct {
+	// Driver selects the firmware API: luxos.
+	Driver string `yaml:"driver"`
+	// Addr is one machine, host:port.
+	Addr string `yaml:"addr"`
+	// First and Count name a block of Count machines from the IPv4 address
+	// First upward, skipping .0 and .255, all on Port (default 4028).
+	First string `yaml:"first"`
+	Count int    `yaml:"count"`
+	Port  int    `yaml:"port"`
+	// Timeout is the per-call network deadline (default 3s).
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Price selects the price source.
+type Price struct {
+	// Type: synthetic (embedded ERCOT-like model) or ercot-csv (NP6-905-CD file).
+	Type  string `yaml:"type"`
+	Seed  int64  `yaml:"seed"`
+	Path  string `yaml:"path"`
+	Point string `yaml:"point"`
+}
+
+// Bitcoin selects the Bitcoin economics.
+type Bitcoin struct {
+	// Type: demo (embedded post-2024-halving values) or static (the values below).
+	Type            string  `yaml:"type"`
+	PriceUSD        float64 `yaml:"price_usd"`
+	Difficulty      float64 `yaml:"difficulty"`
+	Height          int64   `yaml:"height"`
+	FeesPerBlockBTC float64 `yaml:"fees_per_block_btc"`
+}
+
+// Policy selects and tunes the dispatch policy.
+type Policy struct {
+	// Type: breakeven.
+	Type                string   `yaml:"type"`
+	HysteresisUSDPerMWh float64  `yaml:"hysteresis_usd_per_mwh"`
+	MinRun              Duration `yaml:"min_run"`
+	MinSleep            Duration `yaml:"min_sleep"`
+	PowerAdderUSDPerMWh float64  `yaml:"power_adder_usd_per_mwh"`
+	PoolFee             float64  `yaml:"pool_fee"`
+}
+
+// Store selects the database.
+type Store struct {
+	// Type: sqlite.
+	Type string `yaml:"type"`
+	Path string `yaml:"path"`
+}
+
+// HTTP configures the API listener.
+type HTTP struct {
+	// Listen is host:port (default 127.0.0.1:8080); "off" disables it.
+	Listen string `yaml:"listen"`
+}
+
+// Poll tunes telemetry polling.
+type Poll struct {
+	Every       Duration `yaml:"every"`
+	Concurrency int      `yaml:"concurrency"`
+	StaleAfter  Duration `yaml:"stale_after"`
+	Telemetry   Duration `yaml:"store_every"`
+}
+
+// Execution tunes how setpoints are applied.
+type Execution struct {
+	Concurrency int      `yaml:"concurrency"`
+	Retries     int      `yaml:"retries"`
+	Backoff     Duration `yaml:"backoff"`
+	Timeout     Duration `yaml:"timeout"`
+}
+
+// Drivers lists the supported miner drivers.
+var drivers = map[string]bool{"luxos": true}
+
+// Load reads, decodes strictly and validates path.
+func Load(path string) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse decodes src (named name in errors) strictly, applies defaults and
+// validates it.
+func Parse(name string, src []byte) (*File, error) {
+	f := &File{}
+	if err := DecodeStrict(name, src, f); err != nil {
+		return nil, err
+	}
+	ast, err := parser.ParseBytes(src, 0)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	v := &validator{name: name, file: ast}
+	f.defaults()
+	f.validate(v)
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	return f, nil
+}
+
+// Complete applies defaults to a File built in code and validates it, as
+// Parse does for a file (errors then carry no line numbers).
+func Complete(name string, f *File) error {
+	v := &validator{name: name}
+	f.defaults()
+	f.validate(v)
+	return errors.Join(v.errs...)
+}
+
+func (f *File) defaults() {
+	if f.Site.Interval == 0 {
+		f.Site.Interval = Duration(15 * time.Minute)
+	}
+	if f.Site.OnStalePrice == "" {
+		f.Site.OnStalePrice = "hold"
+	}
+	if f.Site.OnStop == "" {
+		f.Site.OnStop = "hold"
+	}
+	for i := range f.Miners {
+		if f.Miners[i].Port == 0 {
+			f.Miners[i].Port = 4028
+		}
+		if f.Miners[i].Timeout == 0 {
+			f.Miners[i].Timeout = Duration(3 * time.Second)
+		}
+	}
+	if f.Price.Type == "" {
+		f.Price.Type = "synthetic"
+	}
+	if f.Bitcoin.Type == "" {
+		f.Bitcoin.Type = "demo"
+	}
+	if f.Policy.Type == "" {
+		f.Policy.Type = "breakeven"
+	}
+	if f.Store.Type == "" {
+		f.Store.Type = "sqlite"
+	}
+	if f.Store.Path == "" {
+		f.Store.Path = "gridminer.db"
+	}
+	if f.HTTP.Listen == "" {
+		f.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if f.Poll.Every == 0 {
+		f.Poll.Every = Duration(30 * time.Second)
+	}
+}
+
+type validator struct {
+	name string
+	file *ast.File
+	errs []error
+}
+
+// fail records an error for the value at YAML path p ("$.miners[2].addr"),
+// naming the line where that key is (or its closest present parent).
+func (v *validator) fail(p string, format string, args ...any) {
+	line := v.line(p)
+	msg := fmt.Sprintf(format, args...)
+	if line > 0 {
+		v.errs = append(v.errs, fmt.Errorf("config %s:%d: %s: %s", v.name, line, p[2:], msg))
+		return
+	}
+	v.errs = append(v.errs, fmt.Errorf("config %s: %s: %s", v.name, p[2:], msg))
+}
+
+func (v *validator) line(p string) int {
+	if v.file == nil {
+		return 0
+	}
+	for p != "$" && p != "" {
+		if yp, err := yaml.PathString(p); err == nil {
+			if n, err := yp.FilterFile(v.file); err == nil && n != nil && n.GetToken() != nil {
+				return n.GetToken().Position.Line
+			}
+		}
+		p = parent(p)
+	}
+	return 0
+}
+
+func parent(p string) string {
+	for i := len(p) - 1; i > 0; i-- {
+		if p[i] == '.' || p[i] == '[' {
+			return p[:i]
+		}
+	}
+	return "$"
+}
+
+func (f *File) validate(v *validator) {
+	if _, err := failSafe(f.Site.OnStalePrice); err != nil {
+		v.fail("$.site.on_stale_price", "%v", err)
+	}
+	if _, err := failSafe(f.Site.OnStop); err != nil {
+		v.fail("$.site.on_stop", "%v", err)
+	}
+	if f.Site.Interval.D() < time.Minute || time.Hour%f.Site.Interval.D() != 0 {
+		v.fail("$.site.interval", "%s: must divide an hour and be at least 1m", f.Site.Interval.D())
+	}
+	if f.Site.ImportCapKW < 0 || !finite(f.Site.ImportCapKW) {
+		v.fail("$.site.import_cap_kw", "%v: must be a finite number >= 0", f.Site.ImportCapKW)
+	}
+	if len(f.Miners) == 0 {
+		v.fail("$.miners", "no miners configured")
+	}
+	seen := map[string]string{}
+	for i, m := range f.Miners {
+		p := "$.miners[" + strconv.Itoa(i) + "]"
+		if !drivers[m.Driver] {
+			v.fail(p+".driver", "%q: unknown driver (supported: luxos)", m.Driver)
+		}
+		addrs, err := m.Addrs()
+		if err != nil {
+			at := ".addr"
+			if m.Addr == "" {
+				at = ".first"
+			}
+			v.fail(p+at, "%v", err)
+			continue
+		}
+		for _, a := range addrs {
+			if prev, dup := seen[a]; dup {
+				v.fail(p, "address %s is also in %s", a, prev)
+				break
+			}
+			seen[a] = p[2:]
+		}
+		if m.Timeout < 0 {
+			v.fail(p+".timeout", "%s: must be positive", m.Timeout.D())
+		}
+	}
+	switch f.Price.Type {
+	case "synthetic":
+	case "ercot-csv":
+		if f.Price.Path == "" {
+			v.fail("$.price.path", "ercot-csv needs a path to an NP6-905-CD file")
+		}
+		if f.Price.Point == "" {
+			v.fail("$.price.point", "ercot-csv needs a settlement point, e.g. HB_WEST")
+		}
+	default:
+		v.fail("$.price.type", "%q: want synthetic or ercot-csv", f.Price.Type)
+	}
+	switch f.Bitcoin.Type {
+	case "demo":
+	case "static":
+		if !(f.Bitcoin.PriceUSD > 0) || !finite(f.Bitcoin.PriceUSD) {
+			v.fail("$.bitcoin.price_usd", "%v: must be a positive number", f.Bitcoin.PriceUSD)
+		}
+		if !(f.Bitcoin.Difficulty > 0) || !finite(f.Bitcoin.Difficulty) {
+			v.fail("$.bitcoin.difficulty", "%v: must be a positive number", f.Bitcoin.Difficulty)
+		}
+		if f.Bitcoin.Height <= 0 {
+			v.fail("$.bitcoin.height", "%d: must be a positive block height", f.Bitcoin.Height)
+		}
+		if f.Bitcoin.FeesPerBlockBTC < 0 || !finite(f.Bitcoin.FeesPerBlockBTC) {
+			v.fail("$.bitcoin.fees_per_block_btc", "%v: must be >= 0", f.Bitcoin.FeesPerBlockBTC)
+		}
+	default:
+		v.fail("$.bitcoin.type", "%q: want demo or static", f.Bitcoin.Type)
+	}
+	if f.Policy.Type != "breakeven" {
+		v.fail("$.policy.type", "%q: want breakeven", f.Policy.Type)
+	}
+	if f.Policy.HysteresisUSDPerMWh < 0 || !finite(f.Policy.HysteresisUSDPerMWh) {
+		v.fail("$.policy.hysteresis_usd_per_mwh", "%v: must be >= 0", f.Policy.HysteresisUSDPerMWh)
+	}
+	if f.Policy.MinRun < 0 {
+		v.fail("$.policy.min_run", "must not be negative")
+	}
+	if f.Policy.MinSleep < 0 {
+		v.fail("$.policy.min_sleep", "must not be negative")
+	}
+	if !finite(f.Policy.PowerAdderUSDPerMWh) {
+		v.fail("$.policy.power_adder_usd_per_mwh", "must be finite")
+	}
+	if f.Policy.PoolFee < 0 || f.Policy.PoolFee >= 1 || !finite(f.Policy.PoolFee) {
+		v.fail("$.policy.pool_fee", "%v: must be a fraction in [0, 1)", f.Policy.PoolFee)
+	}
+	if f.Store.Type != "sqlite" {
+		v.fail("$.store.type", "%q: want sqlite", f.Store.Type)
+	}
+	if f.HTTP.Listen != "off" {
+		if _, _, err := net.SplitHostPort(f.HTTP.Listen); err != nil {
+			v.fail("$.http.listen", "%q: want host:port or off", f.HTTP.Listen)
+		}
+	}
+	if f.Poll.Every.D() < time.Second {
+		v.fail("$.poll.every", "%s: must be at least 1s", f.Poll.Every.D())
+	}
+	if f.Poll.Concurrency < 0 {
+		v.fail("$.poll.concurrency", "must not be negative")
+	}
+	if f.Execute.Concurrency < 0 {
+		v.fail("$.execute.concurrency", "must not be negative")
+	}
+}
+
+// Addrs expands the group to host:port addresses.
+func (m Miners) Addrs() ([]string, error) {
+	switch {
+	case m.Addr != "" && (m.First != "" || m.Count != 0):
+		return nil, errors.New("give either addr or first+count, not both")
+	case m.Addr != "":
+		if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+			return nil, fmt.Errorf("%q: want host:port", m.Addr)
+		}
+		return []string{m.Addr}, nil
+	case m.First == "":
+		return nil, errors.New("give addr (one miner) or first and count (a block)")
+	}
+	first, err := netip.ParseAddr(m.First)
+	if err != nil || !first.Is4() {
+		return nil, fmt.Errorf("first %q: want an IPv4 address", m.First)
+	}
+	if m.Count <= 0 || m.Count > 1_000_000 {
+		return nil, fmt.Errorf("count %d: want 1 to 1,000,000", m.Count)
+	}
+	if m.Port <= 0 || m.Port > 65535 {
+		return nil, fmt.Errorf("port %d: want 1 to 65535", m.Port)
+	}
+	ips, err := fleet.AddrRange(first, m.Count)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = netip.AddrPortFrom(ip, uint16(m.Port)).String()
+	}
+	return out, nil
+}
+
+func failSafe(s string) (string, error) {
+	switch s {
+	case "hold", "sleep", "run":
+		return s, nil
+	}
+	return "", fmt.Errorf("%q: want hold, sleep or run", s)
+}
+
+func finite(x float64) bool { return x-x == 0 }
+
+// Duration is a time.Duration written as Go duration text ("15m", "1h30m").
+type Duration time.Duration
+
+// UnmarshalYAML parses Go duration text.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return badDuration(s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// DecodeStrict decodes YAML src (named name in errors) into v, rejecting
+// unknown keys. Errors carry the file name and line. Malformed input that
+// makes the YAML library itself fail (it panics on some inputs) is
+// reported as an error, never a crash.
+func DecodeStrict(name string, src []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("config %s: malformed YAML (the decoder failed: %v)", name, r)
+		}
+	}()
+	if err := yaml.NewDecoder(bytes.NewReader(src), yaml.Strict()).Decode(v); err != nil {
+		var bd badDuration
+		if errors.As(err, &bd) {
+			for _, tk := range lexer.Tokenize(string(src)) {
+				if tk.Value == string(bd) && tk.Position != nil {
+					return fmt.Errorf("config %s:%d: %w", name, tk.Position.Line, bd)
+				}
+			}
+		}
+		return fmt.Errorf("config %s: %s", name, yaml.FormatError(err, false, true))
+	}
+	return nil
+}
+
+// badDuration is a duration that did not parse; Parse finds its line
+// because the YAML decoder does not position errors from unmarshalers.
+type badDuration string
+
+func (b badDuration) Error() string {
+	return fmt.Sprintf("%q: want a duration such as 30s, 15m or 1h", string(b))
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
