@@ -1,0 +1,308 @@
+// Package luxos drives Antminers running Luxor's LuxOS firmware
+// (LUXminer) through its cgminer-compatible API on TCP 4028, and satisfies
+// miner.Miner: it reads telemetry (one joined request per Status), puts
+// the machine to sleep and wakes it (curtail), and runs it at partial
+// power by switching LuxOS profiles (profileset, with ATM held off around
+// the switch). Writes use LuxOS's single 60 s session (logon/session).
+//
+// It does not use power targeting (powertargetset), per-board frequency or
+// voltage commands, pools or fan control, and it never calls logoff: the
+// session is left to expire so a fleet poller does not pay a round trip
+// per write.
+package luxos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gridminer/gridminer/internal/clock"
+	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/miner/cgminer"
+)
+
+// Config is one LuxOS miner's configuration.
+type Config struct {
+	// Addr is host:port of the miner's API; a bare host gets port 4028.
+	Addr string
+	// Timeout bounds each request (default cgminer.DefaultTimeout).
+	Timeout time.Duration
+}
+
+// Deps are the driver's injected dependencies.
+type Deps struct {
+	Clock  clock.Clock  // stamps Status.Time; required
+	Logger *slog.Logger // optional
+	// Buffers, when set, is shared by every miner's client.
+	Buffers *cgminer.BufferPool
+}
+
+// Miner is one LuxOS machine. It is safe for concurrent use; writes
+// (Apply, Logon) are serialised per miner.
+type Miner struct {
+	addr     string
+	client   *cgminer.Client
+	clock    clock.Clock
+	log      *slog.Logger
+	caps     miner.Capabilities
+	defaultP string
+
+	writeMu sync.Mutex // one write sequence at a time
+	mu      sync.Mutex // guards sid
+	sid     string
+}
+
+// New connects to the miner once (a joined version+profiles+config
+// request) to learn its Capabilities.
+func New(ctx context.Context, cfg Config, deps Deps) (*Miner, error) {
+	m, err := newMiner(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(capsRequest))
+	if err != nil {
+		return nil, m.errf("read capabilities", err)
+	}
+	caps, def, err := parseCaps(body)
+	if err != nil {
+		return nil, m.errf("read capabilities", err)
+	}
+	m.caps, m.defaultP = caps, def
+	return m, nil
+}
+
+// NewWithCapabilities returns a driver for a miner whose Capabilities are
+// already known (from a previous New, a store or config), without any I/O,
+// so a large fleet can start without a round trip per miner. caps.PowerSteps
+// must hold the miner's profiles: Apply picks profiles from them and Run(0)
+// selects the step named "default" (else the one at NominalPower).
+func NewWithCapabilities(cfg Config, deps Deps, caps miner.Capabilities) (*Miner, error) {
+	m, err := newMiner(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	caps.PowerSteps = append([]miner.PowerStep(nil), caps.PowerSteps...)
+	m.caps, m.defaultP = caps, defaultProfile(caps)
+	return m, nil
+}
+
+func newMiner(cfg Config, deps Deps) (*Miner, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("luxos: config: addr is empty")
+	}
+	if deps.Clock == nil {
+		return nil, fmt.Errorf("luxos %s: deps: clock is nil", cfg.Addr)
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := cgminer.NewClient(cfg.Addr, cgminer.WithTimeout(cfg.Timeout), cgminer.WithBufferPool(deps.Buffers))
+	return &Miner{addr: c.Addr(), client: c, clock: deps.Clock, log: log.With("miner", c.Addr(), "driver", "luxos")}, nil
+}
+
+func (m *Miner) errf(op string, err error) error {
+	return fmt.Errorf("luxos %s: %s: %w", m.addr, op, err)
+}
+
+// Addr returns host:port.
+func (m *Miner) Addr() string { return m.addr }
+
+// Capabilities returns what New learnt (or what NewWithCapabilities got).
+func (m *Miner) Capabilities() miner.Capabilities {
+	c := m.caps
+	c.PowerSteps = append([]miner.PowerStep(nil), c.PowerSteps...)
+	return c
+}
+
+// Status reads summary+power+devs+fans+config in one request. The sleep
+// state comes from CONFIG CurtailMode ("Sleep"); see testdata/README.md.
+func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
+	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(statusRequest))
+	if err != nil {
+		return miner.Status{}, m.errf("status", err)
+	}
+	st, err := parseStatus(body, m.caps)
+	if err != nil {
+		return miner.Status{}, m.errf("status", err)
+	}
+	st.Time = m.clock.Now()
+	return st, nil
+}
+
+// Logon makes sure the driver holds a session id, logging on (or adopting
+// the live session) if it has none. Apply does this by itself; Logon lets a
+// caller pay for it ahead of time.
+func (m *Miner) Logon(ctx context.Context) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	if _, err := m.session(ctx); err != nil {
+		return m.errf("logon", err)
+	}
+	return nil
+}
+
+// Apply puts the miner to sleep (curtail sleep) or runs it: it wakes a
+// sleeping miner, then switches to the highest profile whose watts fit
+// under sp.Power (the default profile for 0), holding ATM off while the
+// profile changes. A target below the lowest profile is ErrUnsupported.
+func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	switch sp.Mode {
+	case miner.ModeSleep:
+		if _, err := m.write(ctx, "curtail", "sleep"); err != nil {
+			return m.errf("curtail sleep", err)
+		}
+		return nil
+	case miner.ModeRun:
+	default:
+		return m.errf("apply", fmt.Errorf("mode %q: %w", sp.Mode, miner.ErrUnsupported))
+	}
+	if sp.Power < 0 {
+		return m.errf("apply", fmt.Errorf("power %v is negative: %w", sp.Power, miner.ErrUnsupported))
+	}
+	target := m.defaultP
+	if sp.Power > 0 {
+		step, ok := m.caps.StepFor(sp.Power)
+		if !ok {
+			lowest := "none"
+			if len(m.caps.PowerSteps) > 0 {
+				lowest = m.caps.PowerSteps[0].Power.String()
+			}
+			return m.errf("apply "+sp.String(), fmt.Errorf("below the lowest profile (%s): %w", lowest, miner.ErrUnsupported))
+		}
+		target = step.Name
+	}
+	r, err := m.client.Call(ctx, "config")
+	if err != nil {
+		return m.errf("read config", err)
+	}
+	var cfg []configWire
+	if err := r.Decode("CONFIG", &cfg); err != nil || len(cfg) == 0 {
+		return m.errf("read config", fmt.Errorf("CONFIG: %v: %w", err, miner.ErrProtocol))
+	}
+	if cfg[0].CurtailMode == "Sleep" {
+		if _, err := m.write(ctx, "curtail", "wakeup"); err != nil {
+			return m.errf("curtail wakeup", err)
+		}
+	}
+	if target == "" || target == cfg[0].Profile {
+		return nil
+	}
+	return m.setProfile(ctx, target)
+}
+
+// setProfile runs profileset with ATM disabled around it, restoring ATM
+// even when profileset fails.
+func (m *Miner) setProfile(ctx context.Context, name string) error {
+	r, err := m.client.Call(ctx, "atm")
+	if err != nil {
+		return m.errf("read atm", err)
+	}
+	var atm []atmWire
+	if err := r.Decode("ATM", &atm); err != nil || len(atm) == 0 {
+		return m.errf("read atm", fmt.Errorf("ATM: %v: %w", err, miner.ErrProtocol))
+	}
+	if atm[0].Enabled {
+		if _, err := m.write(ctx, "atmset", "enabled=false"); err != nil {
+			return m.errf("atmset enabled=false", err)
+		}
+	}
+	_, perr := m.write(ctx, "profileset", name)
+	if perr != nil {
+		perr = m.errf("profileset "+name, perr)
+	}
+	if atm[0].Enabled {
+		if _, err := m.write(ctx, "atmset", "enabled=true"); err != nil {
+			return errors.Join(perr, m.errf("atmset enabled=true", err))
+		}
+	}
+	return perr
+}
+
+// write runs a session command: the session id is the first parameter. On
+// a session-invalid error it logs on again once and retries.
+func (m *Miner) write(ctx context.Context, cmd string, params ...string) (cgminer.Reply, error) {
+	sid, err := m.session(ctx)
+	if err != nil {
+		return cgminer.Reply{}, err
+	}
+	r, err := m.client.Call(ctx, cmd, append([]string{sid}, params...)...)
+	if err == nil || !sessionInvalid(err) {
+		return r, err
+	}
+	m.log.Debug("session rejected, logging on again", "cmd", cmd, "err", err)
+	m.setSID("")
+	if sid, err = m.session(ctx); err != nil {
+		return cgminer.Reply{}, err
+	}
+	return m.client.Call(ctx, cmd, append([]string{sid}, params...)...)
+}
+
+func (m *Miner) setSID(s string) {
+	m.mu.Lock()
+	m.sid = s
+	m.mu.Unlock()
+}
+
+// session returns the cached session id or obtains one: logon, and when
+// logon is refused because a session exists, the id `session` reports.
+func (m *Miner) session(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	sid := m.sid
+	m.mu.Unlock()
+	if sid != "" {
+		return sid, nil
+	}
+	r, lerr := m.client.Call(ctx, "logon")
+	if lerr == nil {
+		sid, err := sessionID(r)
+		if err != nil {
+			return "", fmt.Errorf("logon: %w", err)
+		}
+		m.setSID(sid)
+		return sid, nil
+	}
+	if !errors.Is(lerr, miner.ErrRejected) {
+		return "", lerr
+	}
+	r, err := m.client.Call(ctx, "session")
+	if err != nil {
+		return "", errors.Join(lerr, err)
+	}
+	sid, err = sessionID(r)
+	if err != nil || sid == "" {
+		return "", fmt.Errorf("%w; and no live session to reuse: %w", lerr, miner.ErrDenied)
+	}
+	m.log.Debug("reusing live session")
+	m.setSID(sid)
+	return sid, nil
+}
+
+func sessionID(r cgminer.Reply) (string, error) {
+	var s []sessionWire
+	if err := r.Decode("SESSION", &s); err != nil {
+		return "", err
+	}
+	if len(s) == 0 {
+		return "", fmt.Errorf("SESSION section empty: %w", miner.ErrProtocol)
+	}
+	return s[0].SessionID, nil
+}
+
+// codeSessionInvalid is the status code this driver assumes LUXminer uses
+// for an unknown or expired session id (see testdata/README.md).
+const codeSessionInvalid = 318
+
+func sessionInvalid(err error) bool {
+	var se *cgminer.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	return se.Entry.Code == codeSessionInvalid || strings.Contains(strings.ToLower(se.Entry.Msg), "session")
+}
