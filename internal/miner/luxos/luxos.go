@@ -44,16 +44,16 @@ type Deps struct {
 // Miner is one LuxOS machine. It is safe for concurrent use; writes
 // (Apply, Logon) are serialised per miner.
 type Miner struct {
-	addr     string
-	client   *cgminer.Client
-	clock    clock.Clock
-	log      *slog.Logger
+	addr    string
+	client  *cgminer.Client
+	clock   clock.Clock
+	log     *slog.Logger
+	writeMu sync.Mutex // one write sequence at a time
+	mu      sync.Mutex // guards sid, caps and defaultP
+	sid     string
+
 	caps     miner.Capabilities
 	defaultP string
-
-	writeMu sync.Mutex // one write sequence at a time
-	mu      sync.Mutex // guards sid
-	sid     string
 }
 
 // New connects to the miner once (a joined version+profiles+config
@@ -63,16 +63,41 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Miner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := m.learnCaps(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// learnCaps reads the capabilities with one joined request.
+func (m *Miner) learnCaps(ctx context.Context) error {
 	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(capsRequest))
 	if err != nil {
-		return nil, m.errf("read capabilities", err)
+		return m.errf("read capabilities", err)
 	}
 	caps, def, err := parseCaps(body)
 	if err != nil {
-		return nil, m.errf("read capabilities", err)
+		return m.errf("read capabilities", err)
 	}
+	m.mu.Lock()
 	m.caps, m.defaultP = caps, def
-	return m, nil
+	m.mu.Unlock()
+	return nil
+}
+
+// capsRef returns the capabilities (sharing PowerSteps, which is never
+// modified after it is set) and the default profile name.
+func (m *Miner) capsRef() (miner.Capabilities, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.caps, m.defaultP
+}
+
+// capsKnown reports whether capabilities have been learnt or given.
+func (m *Miner) capsKnown() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.caps.NominalPower > 0
 }
 
 // NewWithCapabilities returns a driver for a miner whose Capabilities are
@@ -113,7 +138,11 @@ func (m *Miner) errf(op string, err error) error {
 func (m *Miner) Addr() string { return m.addr }
 
 // Capabilities returns what New learnt (or what NewWithCapabilities got).
+// A driver created without them (NominalPower 0) learns them on the first
+// Status call that reaches the miner.
 func (m *Miner) Capabilities() miner.Capabilities {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	c := m.caps
 	c.PowerSteps = append([]miner.PowerStep(nil), c.PowerSteps...)
 	return c
@@ -122,11 +151,17 @@ func (m *Miner) Capabilities() miner.Capabilities {
 // Status reads summary+power+devs+fans+config in one request. The sleep
 // state comes from CONFIG CurtailMode ("Sleep"); see testdata/README.md.
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
+	if !m.capsKnown() {
+		if err := m.learnCaps(ctx); err != nil {
+			return miner.Status{}, err
+		}
+	}
 	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(statusRequest))
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)
 	}
-	st, err := parseStatus(body, m.caps)
+	caps, _ := m.capsRef()
+	st, err := parseStatus(body, caps)
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)
 	}
@@ -166,13 +201,13 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	if sp.Power < 0 {
 		return m.errf("apply", fmt.Errorf("power %v is negative: %w", sp.Power, miner.ErrUnsupported))
 	}
-	target := m.defaultP
+	caps, target := m.capsRef()
 	if sp.Power > 0 {
-		step, ok := m.caps.StepFor(sp.Power)
+		step, ok := caps.StepFor(sp.Power)
 		if !ok {
 			lowest := "none"
-			if len(m.caps.PowerSteps) > 0 {
-				lowest = m.caps.PowerSteps[0].Power.String()
+			if len(caps.PowerSteps) > 0 {
+				lowest = caps.PowerSteps[0].Power.String()
 			}
 			return m.errf("apply "+sp.String(), fmt.Errorf("below the lowest profile (%s): %w", lowest, miner.ErrUnsupported))
 		}
@@ -305,4 +340,22 @@ func sessionInvalid(err error) bool {
 		return false
 	}
 	return se.Entry.Code == codeSessionInvalid || strings.Contains(strings.ToLower(se.Entry.Msg), "session")
+}
+
+// Logoff drops the miner's write session, if this driver holds one, so
+// another controller can log on. It is a no-op when no session is cached.
+func (m *Miner) Logoff(ctx context.Context) error {
+	m.writeMu.Lock()
+	defer m.writeMu.Unlock()
+	m.mu.Lock()
+	sid := m.sid
+	m.sid = ""
+	m.mu.Unlock()
+	if sid == "" {
+		return nil
+	}
+	if _, err := m.client.Call(ctx, "logoff", sid); err != nil {
+		return m.errf("logoff", err)
+	}
+	return nil
 }

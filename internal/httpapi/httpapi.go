@@ -1,0 +1,130 @@
+// Package httpapi serves gridminer's versioned JSON API under /api/v1.
+//
+// This first version serves the site status read-only; it holds no state of
+// its own and reads everything from the running site. It does not yet
+// authenticate (bind it to loopback) or accept controls.
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/site"
+)
+
+// StatusSource is what the API reads the site state from.
+type StatusSource interface{ Snapshot() site.Snapshot }
+
+// New returns the API handler.
+func New(src StatusSource, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, log, http.StatusOK, StatusOf(src.Snapshot()))
+	})
+	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, log, http.StatusNotFound, errorBody{Error: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// Status is the body of GET /api/v1/status.
+type Status struct {
+	Time                 time.Time      `json:"time"`
+	Interval             *Interval      `json:"interval,omitempty"`
+	PriceUSDPerMWh       *float64       `json:"price_usd_per_mwh"` // null until a price is known
+	PriceInterval        *Interval      `json:"price_interval,omitempty"`
+	BreakevenUSDPerMWh   float64        `json:"breakeven_usd_per_mwh"`
+	HashpriceUSDPerTHDay float64        `json:"hashprice_usd_per_th_day"`
+	SitePowerW           float64        `json:"site_power_w"`
+	PlannedPowerW        float64        `json:"planned_power_w"`
+	HashrateTHs          float64        `json:"hashrate_ths"`
+	Miners               map[string]int `json:"miners"`
+	Plan                 Plan           `json:"plan"`
+	Ledger               Ledger         `json:"ledger"`
+	LastPoll             time.Time      `json:"last_poll"`
+	PollSeconds          float64        `json:"poll_wall_seconds"`
+}
+
+// Interval is a half-open UTC interval.
+type Interval struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Plan summarises the current dispatch plan.
+type Plan struct {
+	Policy   string `json:"policy"`
+	Reason   string `json:"reason"`
+	Running  int    `json:"running"`
+	Sleeping int    `json:"sleeping"`
+}
+
+// Ledger carries cumulative totals. Money is in US dollars rounded to the
+// micro-dollar the ledger keeps; BTC is expected BTC earned.
+type Ledger struct {
+	Intervals  int     `json:"intervals"`
+	EnergyMWh  float64 `json:"energy_mwh"`
+	BTC        float64 `json:"btc"`
+	RevenueUSD float64 `json:"revenue_usd"`
+	CostUSD    float64 `json:"power_cost_usd"`
+	NetUSD     float64 `json:"net_usd"`
+}
+
+// StatusOf converts a site snapshot to the API body.
+func StatusOf(s site.Snapshot) Status {
+	st := Status{
+		Time:                 s.Time.UTC(),
+		BreakevenUSDPerMWh:   float64(s.Plan.Breakeven),
+		HashpriceUSDPerTHDay: float64(s.Hashprice),
+		SitePowerW:           s.SitePower.Watts(),
+		PlannedPowerW:        s.Plan.Power.Watts(),
+		HashrateTHs:          s.Hashrate.THs(),
+		Miners:               map[string]int{"total": 0},
+		Plan:                 Plan{Policy: s.Plan.Policy, Reason: s.Plan.Reason, Running: s.Plan.Running, Sleeping: s.Plan.Sleeping},
+		Ledger: Ledger{
+			Intervals:  s.Totals.Intervals,
+			EnergyMWh:  s.Totals.Energy.MWh(),
+			BTC:        s.Totals.BTC.BTC(),
+			RevenueUSD: s.Totals.Revenue.USD(),
+			CostUSD:    s.Totals.Cost.USD(),
+			NetUSD:     s.Totals.Net.USD(),
+		},
+		LastPoll:    s.LastPoll.UTC(),
+		PollSeconds: s.PollWall.Seconds(),
+	}
+	for _, state := range miner.States {
+		n := s.Miners[state]
+		st.Miners[string(state)] = n
+		st.Miners["total"] += n
+	}
+	if !s.Interval.IsZero() {
+		st.Interval = &Interval{s.Interval.Start, s.Interval.End}
+	}
+	if s.PriceKnown {
+		p := float64(s.Price.Price)
+		st.PriceUSDPerMWh = &p
+		st.PriceInterval = &Interval{s.Price.Interval.Start, s.Price.Interval.End}
+	}
+	return st
+}
+
+func writeJSON(w http.ResponseWriter, log *slog.Logger, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		log.Debug("write response", "err", err)
+	}
+}

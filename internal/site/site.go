@@ -1,0 +1,664 @@
+// Package site is the live control loop of one mining site: gather
+// telemetry, check freshness, plan, apply, verify, record. It wires the
+// pure parts (dispatch, ledger) to the I/O parts (fleet, price and Bitcoin
+// sources, store) on one injected clock.
+//
+// The loop polls the fleet every PollEvery of clock time, integrates site
+// power into the ledger per settlement interval, and at the start of each
+// interval asks the dispatch policy for a plan using only what was known
+// then (the latest published real-time price, never the interval's own).
+// Between plans it reconciles: a machine whose read-back state contradicts
+// its setpoint after its ramp time is commanded again. The package does not
+// decide economics (dispatch does) or speak any miner protocol (drivers do).
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/clock"
+	"github.com/gridminer/gridminer/internal/dispatch"
+	"github.com/gridminer/gridminer/internal/energy"
+	"github.com/gridminer/gridminer/internal/fleet"
+	"github.com/gridminer/gridminer/internal/ledger"
+	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/price"
+	"github.com/gridminer/gridminer/internal/store"
+)
+
+// FailSafe says what the site does when it cannot trust its inputs (no
+// fresh price). It is explicit config, never implicit.
+type FailSafe string
+
+// Fail-safe and stop actions.
+const (
+	// Hold keeps every machine at its current setpoint.
+	Hold FailSafe = "hold"
+	// SleepAll puts every machine to sleep.
+	SleepAll FailSafe = "sleep"
+	// RunAll runs every machine at its nominal point.
+	RunAll FailSafe = "run"
+)
+
+// ParseFailSafe checks a config value.
+func ParseFailSafe(s string) (FailSafe, error) {
+	switch f := FailSafe(s); f {
+	case Hold, SleepAll, RunAll:
+		return f, nil
+	}
+	return "", fmt.Errorf("%q: want one of hold, sleep, run", s)
+}
+
+// Config tunes the loop. Zero values take the documented defaults.
+type Config struct {
+	Name string
+	// Interval is the settlement interval (default 15 minutes).
+	Interval time.Duration
+	// PollEvery is the clock time between telemetry polls (default 30 s).
+	PollEvery time.Duration
+	// TelemetryEvery is the clock time between stored telemetry snapshots
+	// (default 5 minutes; every poll still feeds the ledger).
+	TelemetryEvery time.Duration
+	// StaleAfter is how old a machine's last good reading may be before
+	// dispatch treats it as offline (default 3 × PollEvery).
+	StaleAfter time.Duration
+	// MaxSampleGap is the longest clock time one telemetry sample is held
+	// for in the ledger; a longer gap between polls is not integrated (the
+	// interval's Covered shows it). Default StaleAfter.
+	MaxSampleGap time.Duration
+	// PriceStaleAfter is how old the newest published price may be before
+	// the site falls back to OnStalePrice (default 2 × Interval).
+	PriceStaleAfter time.Duration
+	// SiteCap is the import cap in watts; 0 means none.
+	SiteCap energy.Power
+	// OnStalePrice is the fail-safe when no fresh price is known (default hold).
+	OnStalePrice FailSafe
+	// OnStop is the state machines are left in when the loop stops (default hold).
+	OnStop FailSafe
+	// ReconcileGrace is the clock time beyond a machine's ramp time that a
+	// contradicting read-back is tolerated before the setpoint is resent
+	// (default 2 × PollEvery).
+	ReconcileGrace time.Duration
+	// StopTimeout bounds, on wall time, applying OnStop at shutdown (default 30 s).
+	StopTimeout time.Duration
+
+	Poll fleet.PollConfig
+	Exec fleet.ExecConfig
+}
+
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = 15 * time.Minute
+	}
+	if c.PollEvery <= 0 {
+		c.PollEvery = 30 * time.Second
+	}
+	if c.TelemetryEvery <= 0 {
+		c.TelemetryEvery = 5 * time.Minute
+	}
+	if c.StaleAfter <= 0 {
+		c.StaleAfter = 3 * c.PollEvery
+	}
+	if c.MaxSampleGap <= 0 {
+		c.MaxSampleGap = c.StaleAfter
+	}
+	if c.PriceStaleAfter <= 0 {
+		c.PriceStaleAfter = 2 * c.Interval
+	}
+	if c.OnStalePrice == "" {
+		c.OnStalePrice = Hold
+	}
+	if c.OnStop == "" {
+		c.OnStop = Hold
+	}
+	if c.ReconcileGrace <= 0 {
+		c.ReconcileGrace = 2 * c.PollEvery
+	}
+	if c.StopTimeout <= 0 {
+		c.StopTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// EconomicsSource supplies the Bitcoin inputs in force at a time.
+type EconomicsSource interface {
+	Economics(ctx context.Context, at time.Time) (bitcoin.Economics, error)
+}
+
+// StaticEconomics is an EconomicsSource that never changes.
+type StaticEconomics bitcoin.Economics
+
+// Economics returns e.
+func (e StaticEconomics) Economics(context.Context, time.Time) (bitcoin.Economics, error) {
+	return bitcoin.Economics(e), nil
+}
+
+// Deps are the parts the loop drives.
+type Deps struct {
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Fleet    *fleet.Inventory
+	Policy   dispatch.Policy
+	Prices   price.Source
+	Bitcoin  EconomicsSource
+	Store    store.Store
+	OnSettle func(Settlement)    // called after each interval is settled (may be nil)
+	OnPlan   func(dispatch.Plan) // called after each plan is applied and recorded (may be nil)
+}
+
+// Settlement is one settled interval with the site's state at that time,
+// for the live terminal line and alerts.
+type Settlement struct {
+	Entry     ledger.Entry
+	Totals    ledger.Totals
+	Breakeven energy.Price
+	Counts    map[miner.State]int
+	Hashrate  energy.Hashrate
+}
+
+// unit is the loop's memory of one machine.
+type unit struct {
+	caps    miner.Capabilities
+	last    fleet.Reading // most recent reading (may be a failure)
+	lastOK  time.Time     // clock time of the last good reading
+	okState miner.Status  // last good status
+	reason  string        // offline reason
+
+	desired   miner.Setpoint
+	hasDesire bool
+	sentAt    time.Time // clock time the desired setpoint was last sent
+	running   bool      // commanded (or, before any command, observed) running
+	since     time.Time // when running last changed
+}
+
+// Site is the live loop. Create with New, start with Run.
+type Site struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	units []*unit // inventory order
+	meter *ledger.Meter
+
+	mu       sync.RWMutex
+	snap     Snapshot
+	totals   ledger.Totals
+	plan     dispatch.Plan
+	pending  []ledger.Usage // closed intervals waiting for their price
+	lastTele time.Time
+}
+
+// New checks deps and prepares a loop.
+func New(cfg Config, deps Deps) (*Site, error) {
+	cfg = cfg.withDefaults()
+	switch {
+	case deps.Clock == nil:
+		return nil, errors.New("site: no clock")
+	case deps.Fleet == nil || deps.Fleet.Len() == 0:
+		return nil, errors.New("site: empty fleet")
+	case deps.Policy == nil:
+		return nil, errors.New("site: no dispatch policy")
+	case deps.Prices == nil:
+		return nil, errors.New("site: no price source")
+	case deps.Bitcoin == nil:
+		return nil, errors.New("site: no bitcoin economics source")
+	case deps.Store == nil:
+		return nil, errors.New("site: no store")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	meter, err := ledger.NewMeter(cfg.Interval, cfg.MaxSampleGap)
+	if err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	s := &Site{cfg: cfg, deps: deps, log: deps.Logger, meter: meter}
+	for _, m := range deps.Fleet.Members() {
+		s.units = append(s.units, &unit{caps: m.Miner.Capabilities()})
+	}
+	return s, nil
+}
+
+// Run drives the loop until ctx ends, then leaves machines in the OnStop
+// state, settles what it can, and returns nil. It returns an error only for
+// failures that make control impossible (the store refusing writes at start).
+func (s *Site) Run(ctx context.Context) error {
+	totals, err := s.deps.Store.LedgerTotals(ctx)
+	if err != nil {
+		return fmt.Errorf("site: read ledger totals: %w", err)
+	}
+	s.mu.Lock()
+	s.totals = totals
+	s.mu.Unlock()
+
+	clk := s.deps.Clock
+	s.poll(ctx)
+	current := energy.IntervalOf(clk.Now(), s.cfg.Interval)
+	s.planInterval(ctx, current)
+	nextPoll := clk.Now().Add(s.cfg.PollEvery)
+	for ctx.Err() == nil {
+		wake := nextPoll
+		if current.End.Before(wake) {
+			wake = current.End
+		}
+		if clock.SleepUntil(ctx, clk, wake) != nil {
+			break
+		}
+		now := clk.Now()
+		if !now.Before(nextPoll) {
+			s.poll(ctx)
+			s.reconcile(ctx)
+			for !nextPoll.After(now) {
+				nextPoll = nextPoll.Add(s.cfg.PollEvery)
+			}
+		}
+		if iv := energy.IntervalOf(clk.Now(), s.cfg.Interval); iv.Start.After(current.Start) {
+			current = iv
+			s.planInterval(ctx, current)
+		}
+	}
+	s.stop()
+	return nil
+}
+
+// poll reads the fleet, feeds the ledger meter, settles closed intervals
+// and stores telemetry when due.
+func (s *Site) poll(ctx context.Context) {
+	clk := s.deps.Clock
+	started := time.Now()
+	readings, err := fleet.Poll(ctx, s.deps.Fleet, clk, s.cfg.Poll)
+	if err != nil {
+		return // ctx ended
+	}
+	pollWall := time.Since(started)
+	now := clk.Now()
+	var power energy.Power
+	var hash energy.Hashrate
+	for i, r := range readings {
+		u := s.units[i]
+		u.last = r
+		if u.caps.NominalPower <= 0 && r.Err == nil {
+			u.caps = s.deps.Fleet.Members()[i].Miner.Capabilities()
+		}
+		if off, why := r.Offline(); off {
+			u.reason = why
+			continue
+		}
+		u.reason = ""
+		u.lastOK = r.Status.Time
+		u.okState = r.Status
+		power += r.Status.Power
+		hash += r.Status.Hashrate
+		if !u.hasDesire && u.since.IsZero() {
+			u.running = r.Status.State.Active()
+		}
+	}
+	usages, err := s.meter.Add(ledger.Sample{Time: now, Power: power, Hashrate: hash})
+	if err != nil {
+		s.log.Warn("ledger sample rejected", "err", err)
+	}
+	s.mu.Lock()
+	s.pending = append(s.pending, usages...)
+	s.mu.Unlock()
+	s.settle(ctx)
+
+	counts := s.counts(now)
+	s.mu.Lock()
+	s.snap.Time = now
+	s.snap.SitePower = power
+	s.snap.Hashrate = hash
+	s.snap.Miners = counts
+	s.snap.LastPoll = now
+	s.snap.PollWall = pollWall
+	teleDue := s.lastTele.IsZero() || now.Sub(s.lastTele) >= s.cfg.TelemetryEvery
+	if teleDue {
+		s.lastTele = now
+	}
+	s.mu.Unlock()
+
+	if teleDue {
+		rows := make([]store.Telemetry, len(readings))
+		for i, r := range readings {
+			rows[i] = store.Telemetry{MinerID: r.ID, Status: r.Status}
+			if r.Err != nil {
+				rows[i].Err = r.Err.Error()
+			}
+		}
+		if err := s.deps.Store.AddTelemetry(ctx, rows); err != nil && ctx.Err() == nil {
+			s.log.Error("store telemetry", "err", err)
+		}
+	}
+}
+
+// state returns what dispatch should believe about u at now.
+func (s *Site) state(u *unit, now time.Time) miner.State {
+	if u.lastOK.IsZero() || u.last.Err != nil || now.Sub(u.lastOK) > s.cfg.StaleAfter {
+		return miner.StateOffline
+	}
+	return u.okState.State
+}
+
+func (s *Site) counts(now time.Time) map[miner.State]int {
+	c := make(map[miner.State]int, len(miner.States))
+	for _, u := range s.units {
+		c[s.state(u, now)]++
+	}
+	return c
+}
+
+// latestPrice returns the newest price published by now: the point whose
+// interval ended most recently at or before now.
+func (s *Site) latestPrice(ctx context.Context, now time.Time) (price.Point, bool, error) {
+	sched, err := s.deps.Prices.Schedule(ctx, now.Add(-s.cfg.PriceStaleAfter), now)
+	if err != nil && !errors.Is(err, price.ErrNoData) {
+		return price.Point{}, false, err
+	}
+	for i := len(sched) - 1; i >= 0; i-- {
+		if !sched[i].Interval.End.After(now) {
+			return sched[i], true, nil
+		}
+	}
+	return price.Point{}, false, nil
+}
+
+// planInterval asks the policy for a plan for iv and applies it.
+func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
+	now := s.deps.Clock.Now()
+	econ, err := s.deps.Bitcoin.Economics(ctx, now)
+	if err == nil {
+		err = econ.Validate()
+	}
+	if err != nil {
+		s.log.Error("bitcoin economics unavailable; holding current setpoints", "err", err)
+		return
+	}
+	hp := econ.Hashprice()
+	pt, ok, err := s.latestPrice(ctx, now)
+	if err != nil {
+		s.log.Error("price source", "err", err)
+	}
+	in := dispatch.Inputs{Now: now, Interval: iv, Price: pt.Price, Hashprice: hp, SiteCap: s.cfg.SiteCap}
+	unknown := 0
+	for i, m := range s.deps.Fleet.Members() {
+		u := s.units[i]
+		if u.caps.NominalPower <= 0 || u.caps.NominalHashrate <= 0 {
+			unknown++ // never answered: left alone until its capabilities are known
+			continue
+		}
+		in.Units = append(in.Units, dispatch.Unit{ID: m.ID, Caps: u.caps, State: s.state(u, now), Running: u.running, Since: u.since})
+	}
+	if unknown > 0 {
+		s.log.Warn("machines left out of the plan until they answer with their capabilities", "count", unknown)
+	}
+	var plan dispatch.Plan
+	if ok {
+		plan, err = s.deps.Policy.Plan(in)
+		if err != nil {
+			s.log.Error("dispatch plan failed; holding current setpoints", "policy", s.deps.Policy.Name(), "err", err)
+			return
+		}
+	} else {
+		plan = s.failSafePlan(in, s.cfg.OnStalePrice, fmt.Sprintf("fail-safe %s: no price published in the last %s", s.cfg.OnStalePrice, s.cfg.PriceStaleAfter))
+		s.log.Warn("no fresh price", "fail_safe", s.cfg.OnStalePrice, "interval", iv.String())
+	}
+	s.apply(ctx, plan)
+
+	dec := store.Decision{Time: now, Interval: iv, Policy: plan.Policy, Price: plan.Price, Breakeven: plan.Breakeven, PlannedPower: plan.Power, Reason: plan.Reason}
+	for _, up := range plan.Units {
+		dec.Setpoints = append(dec.Setpoints, store.Setpoint{MinerID: up.ID, Mode: up.Setpoint.Mode, Power: up.Setpoint.Power, Reason: up.Reason})
+	}
+	if err := s.deps.Store.AddDecision(ctx, dec); err != nil && ctx.Err() == nil {
+		s.log.Error("store decision", "err", err)
+	}
+	s.mu.Lock()
+	s.plan = plan
+	s.snap.Interval = iv
+	s.snap.Price = pt
+	s.snap.PriceKnown = ok
+	s.snap.Hashprice = hp
+	s.mu.Unlock()
+	if s.deps.OnPlan != nil {
+		s.deps.OnPlan(plan)
+	}
+}
+
+// failSafePlan builds the plan for a fail-safe action.
+func (s *Site) failSafePlan(in dispatch.Inputs, fs FailSafe, reason string) dispatch.Plan {
+	p := dispatch.Plan{Policy: "fail-safe:" + string(fs), Interval: in.Interval, Price: in.Price, Reason: reason}
+	for _, u := range in.Units {
+		var sp miner.Setpoint
+		switch fs {
+		case SleepAll:
+			sp = miner.Sleep()
+		case RunAll:
+			sp = miner.Run(0)
+		default:
+			if idx, ok := s.deps.Fleet.Index(u.ID); ok && s.units[idx].hasDesire {
+				sp = s.units[idx].desired
+			} else if u.Running {
+				sp = miner.Run(0)
+			} else {
+				sp = miner.Sleep()
+			}
+		}
+		if sp.Mode == miner.ModeSleep {
+			p.Sleeping++
+		} else {
+			p.Running++
+		}
+		p.Units = append(p.Units, dispatch.UnitPlan{ID: u.ID, Setpoint: sp, Reason: reason})
+	}
+	return p
+}
+
+// apply sends every setpoint that differs from the machine's desired one,
+// or whose machine contradicts it, and records the new desired state.
+func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
+	now := s.deps.Clock.Now()
+	var cmds []fleet.Command
+	for _, up := range plan.Units {
+		idx, ok := s.deps.Fleet.Index(up.ID)
+		if !ok {
+			s.log.Error("plan names a machine not in the fleet", "miner", up.ID)
+			continue
+		}
+		u := s.units[idx]
+		changed := !u.hasDesire || u.desired != up.Setpoint
+		contradicted := u.last.Err == nil && !u.lastOK.IsZero() && !fleet.Confirms(u.okState, up.Setpoint)
+		if changed || contradicted {
+			cmds = append(cmds, fleet.Command{ID: up.ID, Setpoint: up.Setpoint})
+		}
+		run := up.Setpoint.Mode == miner.ModeRun
+		if run != u.running {
+			u.since = now
+		}
+		u.running = run
+		u.desired = up.Setpoint
+		u.hasDesire = true
+		if changed || contradicted {
+			u.sentAt = now
+		}
+	}
+	s.execute(ctx, cmds, "plan")
+}
+
+// reconcile resends setpoints that machines contradict after their ramp
+// time plus grace.
+func (s *Site) reconcile(ctx context.Context) {
+	now := s.deps.Clock.Now()
+	var cmds []fleet.Command
+	for i, m := range s.deps.Fleet.Members() {
+		u := s.units[i]
+		if !u.hasDesire || u.last.Err != nil || u.lastOK.IsZero() {
+			continue
+		}
+		if fleet.Confirms(u.okState, u.desired) {
+			continue
+		}
+		ramp := u.caps.RampUp
+		if u.caps.RampDown > ramp {
+			ramp = u.caps.RampDown
+		}
+		if now.Sub(u.sentAt) < ramp+s.cfg.ReconcileGrace {
+			continue
+		}
+		u.sentAt = now
+		cmds = append(cmds, fleet.Command{ID: m.ID, Setpoint: u.desired})
+	}
+	s.execute(ctx, cmds, "reconcile")
+}
+
+func (s *Site) execute(ctx context.Context, cmds []fleet.Command, why string) {
+	if len(cmds) == 0 {
+		return
+	}
+	outs := fleet.Execute(ctx, s.deps.Fleet, cmds, s.cfg.Exec)
+	failed := 0
+	for _, o := range outs {
+		if o.Err != nil {
+			failed++
+			if failed <= 5 {
+				s.log.Warn("command failed", "why", why, "miner", o.ID, "setpoint", o.Setpoint.String(), "attempts", o.Attempts, "err", o.Err)
+			}
+			continue
+		}
+		if idx, ok := s.deps.Fleet.Index(o.ID); ok && o.Verified {
+			u := s.units[idx]
+			u.okState = o.Status
+			u.lastOK = o.Status.Time
+			u.last = fleet.Reading{ID: o.ID, Status: o.Status}
+		}
+	}
+	s.log.Info("commands sent", "why", why, "count", len(cmds), "failed", failed)
+	s.mu.Lock()
+	s.snap.LastCommands = len(cmds)
+	s.snap.LastCommandFailures = failed
+	s.mu.Unlock()
+}
+
+// settle prices closed intervals whose prices are published and records them.
+func (s *Site) settle(ctx context.Context) {
+	s.mu.Lock()
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	var keep []ledger.Usage
+	for _, u := range pending {
+		e, err := s.settleOne(ctx, u)
+		if err != nil {
+			s.log.Warn("interval not settled yet", "interval", u.Interval.String(), "err", err)
+			keep = append(keep, u)
+			continue
+		}
+		if err := s.deps.Store.PutLedger(ctx, e); err != nil {
+			s.log.Error("store ledger entry", "interval", u.Interval.String(), "err", err)
+			keep = append(keep, u)
+			continue
+		}
+		s.mu.Lock()
+		s.totals.Add(e)
+		tot := s.totals
+		s.snap.LastSettled = e
+		br := s.plan.Breakeven
+		s.mu.Unlock()
+		if s.deps.OnSettle != nil {
+			now := s.deps.Clock.Now()
+			var hash energy.Hashrate
+			for _, un := range s.units {
+				if s.state(un, now) != miner.StateOffline {
+					hash += un.okState.Hashrate
+				}
+			}
+			s.deps.OnSettle(Settlement{Entry: e, Totals: tot, Breakeven: br, Counts: s.counts(now), Hashrate: hash})
+		}
+	}
+	s.mu.Lock()
+	s.pending = append(keep, s.pending...)
+	s.mu.Unlock()
+}
+
+func (s *Site) settleOne(ctx context.Context, u ledger.Usage) (ledger.Entry, error) {
+	sched, err := s.deps.Prices.Schedule(ctx, u.Interval.Start, u.Interval.End)
+	if err != nil {
+		return ledger.Entry{}, fmt.Errorf("price for %s: %w", u.Interval, err)
+	}
+	pt, ok := sched.At(u.Interval.Start)
+	if !ok || pt.Interval != u.Interval {
+		return ledger.Entry{}, fmt.Errorf("price for %s: %w", u.Interval, price.ErrNoData)
+	}
+	econ, err := s.deps.Bitcoin.Economics(ctx, u.Interval.Start)
+	if err != nil {
+		return ledger.Entry{}, fmt.Errorf("bitcoin economics for %s: %w", u.Interval, err)
+	}
+	return ledger.Settle(u, pt.Price, econ.BTCPerTHDay(), econ.PriceUSD)
+}
+
+// stop leaves machines in the OnStop state and settles the partial interval.
+func (s *Site) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.StopTimeout)
+	defer cancel()
+	if s.cfg.OnStop != Hold {
+		now := s.deps.Clock.Now()
+		in := dispatch.Inputs{Now: now, Interval: energy.IntervalOf(now, s.cfg.Interval)}
+		for i, m := range s.deps.Fleet.Members() {
+			in.Units = append(in.Units, dispatch.Unit{ID: m.ID, Caps: s.units[i].caps, Running: s.units[i].running})
+		}
+		plan := s.failSafePlan(in, s.cfg.OnStop, "controller stopping")
+		var cmds []fleet.Command
+		for _, up := range plan.Units {
+			cmds = append(cmds, fleet.Command{ID: up.ID, Setpoint: up.Setpoint})
+		}
+		s.execute(ctx, cmds, "stop")
+	}
+	usages := s.meter.Flush(s.deps.Clock.Now())
+	s.mu.Lock()
+	s.pending = append(s.pending, usages...)
+	s.mu.Unlock()
+	s.settle(ctx)
+	s.mu.RLock()
+	left := len(s.pending)
+	s.mu.RUnlock()
+	if left > 0 {
+		s.log.Error("intervals left unsettled at stop (no published price)", "count", left)
+	}
+}
+
+// Snapshot is the site's current state for the API and dashboard.
+type Snapshot struct {
+	Time                time.Time
+	Interval            energy.Interval
+	Price               price.Point
+	PriceKnown          bool
+	Hashprice           bitcoin.Hashprice
+	SitePower           energy.Power
+	Hashrate            energy.Hashrate
+	Miners              map[miner.State]int
+	LastPoll            time.Time
+	PollWall            time.Duration
+	LastCommands        int
+	LastCommandFailures int
+	LastSettled         ledger.Entry
+	Plan                dispatch.Plan
+	Totals              ledger.Totals
+}
+
+// Snapshot returns a copy of the current state. Safe for concurrent use.
+func (s *Site) Snapshot() Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	snap := s.snap
+	snap.Plan = s.plan
+	snap.Plan.Units = nil // large; the API exposes them separately
+	snap.Totals = s.totals
+	m := make(map[miner.State]int, len(s.snap.Miners))
+	for k, v := range s.snap.Miners {
+		m[k] = v
+	}
+	snap.Miners = m
+	return snap
+}
