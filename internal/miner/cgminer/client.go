@@ -82,6 +82,9 @@ func WithBufferPool(p *BufferPool) Option {
 // 4028).
 func NewClient(addr string, opts ...Option) *Client {
 	c := &Client{addr: WithDefaultPort(addr), timeout: DefaultTimeout}
+	// One short request per connection: TCP keep-alive would only cost
+	// setsockopt calls on every dial.
+	c.dialer.KeepAlive = -1
 	for _, o := range opts {
 		o(c)
 	}

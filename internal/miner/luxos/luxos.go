@@ -54,6 +54,41 @@ type Miner struct {
 
 	caps     miner.Capabilities
 	defaultP string
+	known    knownState
+}
+
+// knownState is what the miner last told this driver about its curtail
+// mode and profile (from a status read or an accepted command), so a
+// command can skip re-reading them. It is trusted for knownMaxAge of wall
+// time: these change only by command, and a stale guess is caught by the
+// caller's read-back and corrected on the next attempt.
+type knownState struct {
+	at      time.Time // wall time; zero = nothing known
+	asleep  bool
+	profile string
+}
+
+const knownMaxAge = 10 * time.Second
+
+func (m *Miner) remember(f func(k *knownState)) {
+	m.mu.Lock()
+	f(&m.known)
+	m.known.at = time.Now()
+	m.mu.Unlock()
+}
+
+func (m *Miner) forget() {
+	m.mu.Lock()
+	m.known = knownState{}
+	m.mu.Unlock()
+}
+
+// recall returns the known state if it is fresh.
+func (m *Miner) recall() (knownState, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.known
+	return k, !k.at.IsZero() && time.Since(k.at) < knownMaxAge
 }
 
 // New connects to the miner once (a joined version+profiles+config
@@ -166,6 +201,10 @@ func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
 		return miner.Status{}, m.errf("status", err)
 	}
 	st.Time = m.clock.Now()
+	m.remember(func(k *knownState) {
+		k.asleep = st.State == miner.StateSleeping || st.State == miner.StateRampingDown
+		k.profile = st.Profile
+	})
 	return st, nil
 }
 
@@ -191,8 +230,10 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	switch sp.Mode {
 	case miner.ModeSleep:
 		if _, err := m.write(ctx, "curtail", "sleep"); err != nil {
+			m.forget()
 			return m.errf("curtail sleep", err)
 		}
+		m.remember(func(k *knownState) { k.asleep = true })
 		return nil
 	case miner.ModeRun:
 	default:
@@ -213,23 +254,34 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 		}
 		target = step.Name
 	}
-	r, err := m.client.Call(ctx, "config")
-	if err != nil {
-		return m.errf("read config", err)
+	k, fresh := m.recall()
+	if !fresh {
+		r, err := m.client.Call(ctx, "config")
+		if err != nil {
+			return m.errf("read config", err)
+		}
+		var cfg []configWire
+		if err := r.Decode("CONFIG", &cfg); err != nil || len(cfg) == 0 {
+			return m.errf("read config", fmt.Errorf("CONFIG: %v: %w", err, miner.ErrProtocol))
+		}
+		k = knownState{asleep: cfg[0].CurtailMode == "Sleep", profile: cfg[0].Profile}
 	}
-	var cfg []configWire
-	if err := r.Decode("CONFIG", &cfg); err != nil || len(cfg) == 0 {
-		return m.errf("read config", fmt.Errorf("CONFIG: %v: %w", err, miner.ErrProtocol))
-	}
-	if cfg[0].CurtailMode == "Sleep" {
+	if k.asleep {
 		if _, err := m.write(ctx, "curtail", "wakeup"); err != nil {
+			m.forget()
 			return m.errf("curtail wakeup", err)
 		}
 	}
-	if target == "" || target == cfg[0].Profile {
+	m.remember(func(kn *knownState) { kn.asleep, kn.profile = false, k.profile })
+	if target == "" || target == k.profile {
 		return nil
 	}
-	return m.setProfile(ctx, target)
+	if err := m.setProfile(ctx, target); err != nil {
+		m.forget()
+		return err
+	}
+	m.remember(func(kn *knownState) { kn.profile = target })
+	return nil
 }
 
 // setProfile runs profileset with ATM disabled around it, restoring ATM

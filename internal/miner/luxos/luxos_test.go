@@ -536,3 +536,50 @@ func TestCapabilitiesLearntOnFirstStatus(t *testing.T) {
 		t.Errorf("power steps learnt (-want +got):\n%s", diff)
 	}
 }
+
+// allCalls returns every command the fake saw since the last call and resets the log.
+func (f *fakeLux) allCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.log))
+	for _, l := range f.log {
+		out = append(out, strings.Fields(l)[0])
+	}
+	f.log = nil
+	return out
+}
+
+func TestApplyUsesFreshKnownStateInsteadOfReadingConfig(t *testing.T) {
+	f, m := newFake(t)
+	ctx := context.Background()
+	if _, err := m.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.allCalls()
+	// The miner just reported itself awake on the default profile: a
+	// sleep, then a wake, need no config read in between.
+	if err := m.Apply(ctx, miner.Sleep()); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(ctx, miner.Run(0)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"logon", "curtail", "curtail"}
+	if diff := cmp.Diff(want, f.allCalls()); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
+	}
+	if f.curtail != "None" {
+		t.Errorf("miner curtail mode %q after wake, want None", f.curtail)
+	}
+	// A driver that knows nothing reads config first.
+	m2, err := NewWithCapabilities(Config{Addr: m.Addr(), Timeout: 5 * time.Second}, Deps{Clock: fixedClock{t0}}, m.Capabilities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Apply(ctx, miner.Run(0)); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.allCalls(); len(got) == 0 || got[0] != "config" {
+		t.Errorf("calls of a driver with no known state = %v, want config first", got)
+	}
+}
