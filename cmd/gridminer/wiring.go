@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/clock"
+	"github.com/gridminer/gridminer/internal/config"
+	"github.com/gridminer/gridminer/internal/dispatch"
+	"github.com/gridminer/gridminer/internal/energy"
+	"github.com/gridminer/gridminer/internal/fleet"
+	"github.com/gridminer/gridminer/internal/httpapi"
+	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/miner/luxos"
+	"github.com/gridminer/gridminer/internal/price"
+	"github.com/gridminer/gridminer/internal/price/ercot"
+	"github.com/gridminer/gridminer/internal/price/synthetic"
+	"github.com/gridminer/gridminer/internal/site"
+	"github.com/gridminer/gridminer/internal/store/sqlite"
+)
+
+// controller is a site built from a config, ready to run.
+type controller struct {
+	site  *site.Site
+	store *sqlite.Store
+	http  *http.Server
+	ln    net.Listener
+	log   *slog.Logger
+}
+
+// buildController turns a validated config into running parts. It dials
+// every miner once to learn its capabilities; miners that cannot be reached
+// are still controlled (as offline until they answer) with capabilities
+// left empty, and reported in the returned warnings count.
+func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, onSettle func(site.Settlement)) (*controller, error) {
+	inv, err := buildFleet(ctx, cfg, clk, log)
+	if err != nil {
+		return nil, err
+	}
+	prices, err := buildPrices(cfg)
+	if err != nil {
+		return nil, err
+	}
+	econ, err := buildEconomics(cfg)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := dispatch.NewBreakeven(dispatch.BreakevenConfig{
+		Hysteresis: energy.Price(cfg.Policy.HysteresisUSDPerMWh),
+		MinRun:     cfg.Policy.MinRun.D(),
+		MinSleep:   cfg.Policy.MinSleep.D(),
+		PowerAdder: energy.Price(cfg.Policy.PowerAdderUSDPerMWh),
+		PoolFee:    cfg.Policy.PoolFee,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	st, err := sqlite.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	onStale, _ := site.ParseFailSafe(cfg.Site.OnStalePrice)
+	onStop, _ := site.ParseFailSafe(cfg.Site.OnStop)
+	s, err := site.New(site.Config{
+		Name:           cfg.Site.Name,
+		Interval:       cfg.Site.Interval.D(),
+		PollEvery:      cfg.Poll.Every.D(),
+		TelemetryEvery: cfg.Poll.Telemetry.D(),
+		StaleAfter:     cfg.Poll.StaleAfter.D(),
+		SiteCap:        energy.Power(cfg.Site.ImportCapKW * 1e3),
+		OnStalePrice:   onStale,
+		OnStop:         onStop,
+		Poll:           fleet.PollConfig{Concurrency: cfg.Poll.Concurrency, Timeout: maxTimeout(cfg)},
+		Exec: fleet.ExecConfig{
+			Concurrency: cfg.Execute.Concurrency,
+			Retries:     cfg.Execute.Retries,
+			Backoff:     cfg.Execute.Backoff.D(),
+			Timeout:     cfg.Execute.Timeout.D(),
+			Verify:      true,
+		},
+	}, site.Deps{
+		Clock: clk, Logger: log, Fleet: inv, Policy: policy, Prices: prices,
+		Bitcoin: econ, Store: st, OnSettle: onSettle,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	c := &controller{site: s, store: st, log: log}
+	if cfg.HTTP.Listen != "off" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("http: listen on %s: %w (use --http to pick another address)", cfg.HTTP.Listen, err)
+		}
+		c.ln = ln
+		c.http = &http.Server{Handler: httpapi.New(s, log), ReadHeaderTimeout: 10 * time.Second}
+	}
+	return c, nil
+}
+
+// run runs the loop and the API until ctx ends, then stops the loop (which
+// leaves miners in the configured state), the API, and closes the store.
+func (c *controller) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.site.Run(gctx) })
+	if c.http != nil {
+		g.Go(func() error {
+			if err := c.http.Serve(c.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return c.http.Shutdown(sctx)
+		})
+	}
+	err := g.Wait()
+	if cerr := c.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("store: close: %w", cerr)
+	}
+	return err
+}
+
+func maxTimeout(cfg *config.File) time.Duration {
+	var d time.Duration
+	for _, m := range cfg.Miners {
+		if m.Timeout.D() > d {
+			d = m.Timeout.D()
+		}
+	}
+	return d
+}
+
+// buildFleet creates a driver per configured machine. Capabilities are read
+// from each machine concurrently; a machine that does not answer is kept
+// with the capabilities the driver can assume without it.
+func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger) (*fleet.Inventory, error) {
+	type job struct {
+		addr    string
+		timeout time.Duration
+	}
+	var jobs []job
+	for _, g := range cfg.Miners {
+		addrs, err := g.Addrs()
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range addrs {
+			jobs = append(jobs, job{a, g.Timeout.D()})
+		}
+	}
+	members := make([]fleet.Member, len(jobs))
+	errs := make([]error, len(jobs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(64)
+	for i, j := range jobs {
+		g.Go(func() error {
+			deps := luxos.Deps{Clock: clk, Logger: log}
+			lcfg := luxos.Config{Addr: j.addr, Timeout: j.timeout}
+			m, err := luxos.New(gctx, lcfg, deps)
+			if err != nil {
+				errs[i] = err
+				if m, err = luxos.NewWithCapabilities(lcfg, deps, miner.Capabilities{Driver: "luxos", CanSleep: true}); err != nil {
+					return fmt.Errorf("miner %s: %w", j.addr, err)
+				}
+			}
+			members[i] = fleet.Member{ID: j.addr, Miner: m}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	down := 0
+	for i, err := range errs {
+		if err != nil {
+			down++
+			if down <= 5 {
+				log.Warn("miner did not answer at start; controlling it as offline until it does", "miner", jobs[i].addr, "err", err)
+			}
+		}
+	}
+	if down > 0 {
+		log.Warn("miners unreachable at start", "count", down, "of", len(jobs))
+	}
+	return fleet.NewInventory(members)
+}
+
+func buildPrices(cfg *config.File) (price.Source, error) {
+	switch cfg.Price.Type {
+	case "synthetic":
+		g, err := synthetic.New(synthetic.DefaultParams(), cfg.Price.Seed)
+		if err != nil {
+			return nil, fmt.Errorf("price: %w", err)
+		}
+		return g, nil
+	case "ercot-csv":
+		s, err := ercot.OpenSPP(cfg.Price.Path, cfg.Price.Point)
+		if err != nil {
+			return nil, fmt.Errorf("price: %w", err)
+		}
+		return price.NewStatic(s)
+	}
+	return nil, fmt.Errorf("price: unknown type %q", cfg.Price.Type)
+}
+
+func buildEconomics(cfg *config.File) (site.EconomicsSource, error) {
+	e := bitcoin.DemoEconomics()
+	if cfg.Bitcoin.Type == "static" {
+		e = bitcoin.Economics{Height: cfg.Bitcoin.Height, Difficulty: cfg.Bitcoin.Difficulty, PriceUSD: cfg.Bitcoin.PriceUSD, FeesPerBlockBTC: cfg.Bitcoin.FeesPerBlockBTC}
+	}
+	if err := e.Validate(); err != nil {
+		return nil, fmt.Errorf("bitcoin: %w", err)
+	}
+	return site.StaticEconomics(e), nil
+}
