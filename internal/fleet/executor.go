@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/miner"
@@ -156,7 +157,7 @@ func Confirms(st miner.Status, sp miner.Setpoint) bool {
 
 func transient(err error) bool {
 	return errors.Is(err, miner.ErrUnreachable) || errors.Is(err, miner.ErrProtocol) ||
-		errors.Is(err, context.DeadlineExceeded)
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func wait(ctx context.Context, d time.Duration) error {

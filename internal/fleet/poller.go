@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -99,7 +100,7 @@ func (r Reading) Offline() (bool, string) {
 		return false, ""
 	}
 	switch {
-	case errors.Is(r.Err, context.DeadlineExceeded):
+	case errors.Is(r.Err, context.DeadlineExceeded) || errors.Is(r.Err, os.ErrDeadlineExceeded):
 		return true, "timeout"
 	case errors.Is(r.Err, miner.ErrUnreachable):
 		return true, "unreachable"
