@@ -36,7 +36,11 @@ type Config struct {
 	// and 5 s).
 	WakeRamp, SleepRamp time.Duration
 	StartAsleep         bool
-	Logger              *slog.Logger
+	// SessionClock times LuxOS session expiry (60 s idle). Default: the
+	// wall clock, because protocol timeouts stay on wall time even when
+	// Clock runs the physics accelerated.
+	SessionClock clock.Clock
+	Logger       *slog.Logger
 }
 
 // Defaults.
@@ -68,6 +72,9 @@ func New(cfg Config) (*Fleet, error) {
 	if cfg.Clock == nil {
 		return nil, errors.New("minersim: config: no clock")
 	}
+	if cfg.SessionClock == nil {
+		cfg.SessionClock = clock.Real{}
+	}
 	if cfg.WakeRamp == 0 {
 		cfg.WakeRamp = DefaultWakeRamp
 	}
@@ -97,6 +104,7 @@ func New(cfg Config) (*Fleet, error) {
 			return nil, fmt.Errorf("minersim: miner %d: %w", i, err)
 		}
 		u := newMiner(i, spec, m, cfg.Clock, cfg.WakeRamp, cfg.SleepRamp, cfg.StartAsleep)
+		u.sessClk = cfg.SessionClock
 		if cfg.PerPort {
 			if spec.Addr != "" {
 				ap, err := netip.ParseAddrPort(spec.Addr)

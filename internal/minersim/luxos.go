@@ -511,18 +511,18 @@ func (u *Miner) sessionSection(r *reply, id string) {
 func (u *Miner) replySession(r *reply, t time.Time) {
 	r.status('S', codeSessionInfo, "Session information")
 	id := ""
-	if u.sessionLive(t) {
+	if u.sessionLive() {
 		id = u.session
 	}
 	u.sessionSection(r, id)
 }
 
 func (u *Miner) cmdLogon(r *reply, t time.Time) {
-	if u.sessionLive(t) {
+	if u.sessionLive() {
 		r.status('E', codeSessionExists, "Another session is active")
 		return
 	}
-	u.session, u.sessUsed = u.newSessionID(), t
+	u.session, u.sessUsed = u.newSessionID(), u.sessClk.Now()
 	r.status('S', codeSessionCreated, "Session created")
 	u.sessionSection(r, u.session)
 }
@@ -531,11 +531,11 @@ func (u *Miner) cmdLogon(r *reply, t time.Time) {
 // the first; it refreshes the session on success.
 func (u *Miner) checkSession(r *reply, t time.Time, param string) (rest string, ok bool) {
 	sid, rest, _ := strings.Cut(param, ",")
-	if sid == "" || !u.sessionLive(t) || sid != u.session {
+	if sid == "" || !u.sessionLive() || sid != u.session {
 		r.status('E', codeSessionInvalid, "Invalid session id")
 		return "", false
 	}
-	u.sessUsed = t
+	u.sessUsed = u.sessClk.Now()
 	return rest, true
 }
 

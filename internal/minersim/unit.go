@@ -159,6 +159,10 @@ type Miner struct {
 	sessUsed  time.Time
 	atm       bool
 	lastShare time.Time
+	// sessClk times session expiry. LuxOS sessions are a protocol timeout,
+	// so a fleet uses the wall clock even when its physics runs accelerated;
+	// a miner built alone (unit tests) uses its model clock.
+	sessClk clock.Clock
 }
 
 func newMiner(index int, spec MinerSpec, m Model, clk clock.Clock, wake, sleep time.Duration, asleep bool) *Miner {
@@ -166,7 +170,7 @@ func newMiner(index int, spec MinerSpec, m Model, clk clock.Clock, wake, sleep t
 	hf := 1 + (rng.Float64()*2-1)*0.03
 	pf := 1 + (rng.Float64()*2-1)*0.05
 	u := &Miner{
-		index: index, model: m, profiles: m.profiles(hf, pf), clk: clk,
+		index: index, model: m, profiles: m.profiles(hf, pf), clk: clk, sessClk: clk,
 		wakeRamp: wake, sleepRmp: sleep, rng: rng, atm: true,
 		names: newUnitNames(index, m),
 	}
@@ -369,7 +373,7 @@ func (u *Miner) snapshotLocked(t time.Time) Snapshot {
 		Accepted:     u.accepted(), Rejected: u.rejected(),
 		ATM: u.atm, Fault: u.currentFault(),
 	}
-	if u.sessionLive(t) {
+	if u.sessionLive() {
 		s.SessionID = u.session
 	}
 	s.FanRPM = make([]int, u.model.Fans)
@@ -389,8 +393,8 @@ func (u *Miner) fanRPM(i int, st miner.State) int {
 	return int(minFanRPM+x*(maxFanRPM-minFanRPM)) + (i*37)%90 - 30
 }
 
-func (u *Miner) sessionLive(t time.Time) bool {
-	return u.session != "" && t.Sub(u.sessUsed) < sessionTTL
+func (u *Miner) sessionLive() bool {
+	return u.session != "" && u.sessClk.Now().Sub(u.sessUsed) < sessionTTL
 }
 
 const sessionAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

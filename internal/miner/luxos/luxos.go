@@ -39,6 +39,10 @@ type Deps struct {
 	Logger *slog.Logger // optional
 	// Buffers, when set, is shared by every miner's client.
 	Buffers *cgminer.BufferPool
+	// Wall times protocol state that lives on the miner's own clock: the
+	// session's idle expiry and how long known state is trusted. Default
+	// the wall clock; it stays wall time when Clock runs accelerated.
+	Wall clock.Clock
 }
 
 // Miner is one LuxOS machine. It is safe for concurrent use; writes
@@ -47,10 +51,12 @@ type Miner struct {
 	addr    string
 	client  *cgminer.Client
 	clock   clock.Clock
+	wall    clock.Clock
 	log     *slog.Logger
 	writeMu sync.Mutex // one write sequence at a time
 	mu      sync.Mutex // guards sid, caps and defaultP
 	sid     string
+	sidUsed time.Time // wall time of the session's last successful use
 
 	caps     miner.Capabilities
 	defaultP string
@@ -73,7 +79,7 @@ const knownMaxAge = 10 * time.Second
 func (m *Miner) remember(f func(k *knownState)) {
 	m.mu.Lock()
 	f(&m.known)
-	m.known.at = time.Now()
+	m.known.at = m.wall.Now()
 	m.mu.Unlock()
 }
 
@@ -88,7 +94,7 @@ func (m *Miner) recall() (knownState, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := m.known
-	return k, !k.at.IsZero() && time.Since(k.at) < knownMaxAge
+	return k, !k.at.IsZero() && m.wall.Now().Sub(k.at) < knownMaxAge
 }
 
 // New connects to the miner once (a joined version+profiles+config
@@ -162,7 +168,11 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := cgminer.NewClient(cfg.Addr, cgminer.WithTimeout(cfg.Timeout), cgminer.WithBufferPool(deps.Buffers))
-	return &Miner{addr: c.Addr(), client: c, clock: deps.Clock, log: log.With("miner", c.Addr(), "driver", "luxos")}, nil
+	wall := deps.Wall
+	if wall == nil {
+		wall = clock.Real{}
+	}
+	return &Miner{addr: c.Addr(), client: c, clock: deps.Clock, wall: wall, log: log.With("miner", c.Addr(), "driver", "luxos")}, nil
 }
 
 func (m *Miner) errf(op string, err error) error {
@@ -321,6 +331,7 @@ func (m *Miner) write(ctx context.Context, cmd string, params ...string) (cgmine
 	}
 	r, err := m.client.Call(ctx, cmd, append([]string{sid}, params...)...)
 	if err == nil || !sessionInvalid(err) {
+		m.usedSID(err)
 		return r, err
 	}
 	m.log.Debug("session rejected, logging on again", "cmd", cmd, "err", err)
@@ -328,12 +339,31 @@ func (m *Miner) write(ctx context.Context, cmd string, params ...string) (cgmine
 	if sid, err = m.session(ctx); err != nil {
 		return cgminer.Reply{}, err
 	}
-	return m.client.Call(ctx, cmd, append([]string{sid}, params...)...)
+	r, err = m.client.Call(ctx, cmd, append([]string{sid}, params...)...)
+	m.usedSID(err)
+	return r, err
+}
+
+// sessionIdle is how long a session may sit unused before the driver
+// assumes LuxOS has expired it (after 60 s idle, on the miner's own wall
+// clock) and logs on afresh instead of spending a round trip to learn so.
+const sessionIdle = 55 * time.Second
+
+// usedSID records a use of the session: any answer from the miner other
+// than a session error refreshes it.
+func (m *Miner) usedSID(err error) {
+	if err != nil && errors.Is(err, miner.ErrUnreachable) {
+		return
+	}
+	m.mu.Lock()
+	m.sidUsed = m.wall.Now()
+	m.mu.Unlock()
 }
 
 func (m *Miner) setSID(s string) {
 	m.mu.Lock()
 	m.sid = s
+	m.sidUsed = m.wall.Now()
 	m.mu.Unlock()
 }
 
@@ -342,6 +372,9 @@ func (m *Miner) setSID(s string) {
 func (m *Miner) session(ctx context.Context) (string, error) {
 	m.mu.Lock()
 	sid := m.sid
+	if sid != "" && m.wall.Now().Sub(m.sidUsed) >= sessionIdle {
+		sid, m.sid = "", "" // expired by now on the miner; do not waste a call
+	}
 	m.mu.Unlock()
 	if sid != "" {
 		return sid, nil

@@ -583,3 +583,59 @@ func TestApplyUsesFreshKnownStateInsteadOfReadingConfig(t *testing.T) {
 		t.Errorf("calls of a driver with no known state = %v, want config first", got)
 	}
 }
+
+// wallClock is a wall clock the test moves by hand.
+type wallClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *wallClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+func (c *wallClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+func (c *wallClock) WallDuration(d time.Duration) time.Duration       { return d }
+func (c *wallClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func TestIdleSessionAndStaleStateUseTheWallClock(t *testing.T) {
+	f := &fakeLux{t: t, curtail: "None", profile: "default", atm: true}
+	addr := f.start()
+	wall := &wallClock{t: t0}
+	m, err := New(context.Background(), Config{Addr: addr, Timeout: 5 * time.Second}, Deps{Clock: fixedClock{t0}, Wall: wall})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := m.Apply(ctx, miner.Sleep()); err != nil { // logs on
+		t.Fatal(err)
+	}
+	f.allCalls()
+	// A minute later the miner has expired the session (LuxOS: 60 s idle).
+	// The driver logs on first instead of spending a write to find out,
+	// and the known state is too old to trust, so it reads config.
+	wall.advance(61 * time.Second)
+	f.mu.Lock()
+	f.sid = "" // what the miner did on its own clock
+	f.mu.Unlock()
+	if err := m.Apply(ctx, miner.Run(0)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"config", "logon", "curtail"}
+	if diff := cmp.Diff(want, f.allCalls()); diff != "" {
+		t.Errorf("calls after a minute idle (-want +got):\n%s", diff)
+	}
+	// Within the idle window the session is reused with no logon.
+	wall.advance(30 * time.Second)
+	if err := m.Apply(ctx, miner.Sleep()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"curtail"}, f.allCalls()); diff != "" {
+		t.Errorf("calls within the idle window (-want +got):\n%s", diff)
+	}
+}
