@@ -2,6 +2,7 @@ package bitcoin
 
 import (
 	"errors"
+	"github.com/gridminer/gridminer/internal/shareddata"
 	"os"
 	"strings"
 	"testing"
@@ -82,10 +83,10 @@ func TestReadDailyErrors(t *testing.T) {
 
 // TestRealDaily reads the project's real daily economics file.
 func TestRealDaily(t *testing.T) {
-	const path = "../../../shared/data/btc/btc_daily.csv"
+	path := shareddata.Path(t, "btc/btc_daily.csv")
 	f, err := os.Open(path)
 	if err != nil {
-		t.Skipf("real data not available (%v); see /work/shared/data/README.md", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	days, err := ReadDaily(f, path)

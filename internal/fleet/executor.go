@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/miner"
 )
 
@@ -110,7 +111,7 @@ func execOne(ctx context.Context, inv *Inventory, c Command, cfg ExecConfig) Out
 		if !transient(err) || o.Attempts > cfg.Retries || ctx.Err() != nil {
 			return o
 		}
-		if wait(ctx, backoff) != nil {
+		if (clock.Real{}).Sleep(ctx, backoff) != nil {
 			return o
 		}
 		backoff *= 2
@@ -158,15 +159,4 @@ func Confirms(st miner.Status, sp miner.Setpoint) bool {
 func transient(err error) bool {
 	return errors.Is(err, miner.ErrUnreachable) || errors.Is(err, miner.ErrProtocol) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

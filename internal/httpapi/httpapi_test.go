@@ -50,9 +50,9 @@ func TestStatusEndpoint(t *testing.T) {
 	want := Status{
 		Time: t0, Interval: &Interval{iv.Start, iv.End}, PriceUSDPerMWh: &p, PriceInterval: &Interval{prev.Start, prev.End},
 		BreakevenUSDPerMWh: 83.4, HashpriceUSDPerTHDay: 0.05, SitePowerW: 900e3, PlannedPowerW: 910e3, HashrateTHs: 40000,
-		Miners: map[string]int{"total": 300, "mining": 280, "sleeping": 15, "offline": 5, "waking": 0, "ramping_down": 0, "unknown": 0},
-		Plan:   Plan{Policy: "breakeven", Reason: "r", Running: 280, Sleeping: 20},
-		Ledger: Ledger{Intervals: 4, EnergyMWh: 3.6, BTC: 0.046, RevenueUSD: 300, CostUSD: 150.25, NetUSD: 149.75},
+		Miners:   map[string]int{"total": 300, "mining": 280, "sleeping": 15, "offline": 5, "waking": 0, "ramping_down": 0, "unknown": 0},
+		Plan:     Plan{Policy: "breakeven", Reason: "r", Running: 280, Sleeping: 20},
+		Ledger:   Ledger{Intervals: 4, EnergyMWh: 3.6, BTC: 0.046, RevenueUSD: 300, CostUSD: 150.25, NetUSD: 149.75},
 		LastPoll: t0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

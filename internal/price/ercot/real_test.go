@@ -1,38 +1,19 @@
 package ercot
 
 import (
+	"github.com/gridminer/gridminer/internal/shareddata"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/price"
 )
 
-// realFile returns the path of a file in the shared ERCOT data directory
-// (../shared/data/ercot next to the repository root), skipping the test
-// when it is absent.
+// realFile returns the path of a file in the shared ERCOT data directory,
+// skipping the test when it is absent.
 func realFile(tb testing.TB, name string) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skipf("real ERCOT data: no go.mod above the test directory, so %s cannot be located", name)
-		}
-		dir = parent
-	}
-	path := filepath.Join(dir, "..", "shared", "data", "ercot", name)
-	if _, err := os.Stat(path); err != nil {
-		tb.Skipf("real ERCOT data %s absent (%v): skipping", path, err)
-	}
-	return path
+	return shareddata.Path(tb, "ercot/"+name)
 }
 
 func TestRealYears(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"github.com/gridminer/gridminer/internal/shareddata"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -251,20 +251,7 @@ func TestDemoDay(t *testing.T) {
 // the ercot reader.
 func realHBWest(t *testing.T) []float64 {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("calibration: repository root not found; skipping the comparison with real prices")
-		}
-		dir = filepath.Dir(dir)
-	}
-	path := filepath.Join(dir, "..", "shared", "data", "ercot", "rtm_spp_hubs_2022.csv.gz")
+	path := shareddata.Path(t, "ercot/rtm_spp_hubs_2022.csv.gz")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Skipf("calibration: real data %s absent (%v); skipping the comparison with real prices", path, err)
