@@ -2,13 +2,14 @@ package bitcoin
 
 import (
 	"errors"
-	"github.com/gridminer/gridminer/internal/shareddata"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gridminer/gridminer/internal/shareddata"
 )
 
 const dailyHead = "date,height_start,block_count,price_usd,fees_btc,difficulty\n"

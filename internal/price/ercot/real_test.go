@@ -1,12 +1,12 @@
 package ercot
 
 import (
-	"github.com/gridminer/gridminer/internal/shareddata"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/price"
+	"github.com/gridminer/gridminer/internal/shareddata"
 )
 
 // realFile returns the path of a file in the shared ERCOT data directory,

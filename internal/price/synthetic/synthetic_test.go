@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"github.com/gridminer/gridminer/internal/shareddata"
 	"math"
 	"os"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/price"
+	"github.com/gridminer/gridminer/internal/shareddata"
 )
 
 func mustNew(t testing.TB, p Params, seed int64) *Generator {
