@@ -127,8 +127,21 @@ func defaultProfile(caps miner.Capabilities) string {
 	return ""
 }
 
-// parseStatus maps the status reply onto miner.Status (Time not set).
+// parseStatus maps the status reply onto miner.Status (Time not set). It
+// tries the allocation-light scanner (parseStatusFast) first and falls
+// back to parseStatusReference, which defines the result, on anything the
+// scanner does not handle, including every error.
 func parseStatus(b []byte, caps miner.Capabilities) (miner.Status, error) {
+	if st, ok := parseStatusFast(b, caps); ok {
+		return st, nil
+	}
+	return parseStatusReference(b, caps)
+}
+
+// parseStatusReference is the tolerant reference decoder of the status
+// reply: cgminer.Unmarshal (which repairs firmware quirks) into the wire
+// structs.
+func parseStatusReference(b []byte, caps miner.Capabilities) (miner.Status, error) {
 	var r statusReply
 	if err := cgminer.Unmarshal(b, &r); err != nil {
 		return miner.Status{}, err
