@@ -190,11 +190,14 @@ func (c *Client) Joined(ctx context.Context, cmds ...string) (map[string]Reply, 
 // (dial, write, read, deadline) or miner.ErrProtocol (oversized reply).
 func (c *Client) Raw(ctx context.Context, req []byte) ([]byte, error) {
 	deadline := time.Now().Add(c.timeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	dctx := ctx
+	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+		deadline = d // the caller's deadline is the earlier: no second timer
+	} else {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
-	dctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
 	conn, err := c.dialer.DialContext(dctx, "tcp", c.addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w: %w", err, miner.ErrUnreachable)
