@@ -141,7 +141,7 @@ func Load(path string) (*File, error) {
 // validates it.
 func Parse(name string, src []byte) (*File, error) {
 	f := &File{}
-	if err := DecodeStrict(name, src, f); err != nil {
+	if err := DecodeStrict("config "+name, src, f); err != nil {
 		return nil, err
 	}
 	ast, err := parser.ParseBytes(src, 0)
@@ -419,14 +419,14 @@ func (d *Duration) UnmarshalYAML(b []byte) error {
 	return nil
 }
 
-// DecodeStrict decodes YAML src (named name in errors) into v, rejecting
+// DecodeStrict decodes YAML src (name prefixes its errors) into v, rejecting
 // unknown keys. Errors carry the file name and line. Malformed input that
 // makes the YAML library itself fail (it panics on some inputs) is
 // reported as an error, never a crash.
 func DecodeStrict(name string, src []byte, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("config %s: malformed YAML (the decoder failed: %v)", name, r)
+			err = fmt.Errorf("%s: malformed YAML (the decoder failed: %v)", name, r)
 		}
 	}()
 	if err := yaml.NewDecoder(bytes.NewReader(src), yaml.Strict()).Decode(v); err != nil {
@@ -434,11 +434,11 @@ func DecodeStrict(name string, src []byte, v any) (err error) {
 		if errors.As(err, &bd) {
 			for _, tk := range lexer.Tokenize(string(src)) {
 				if tk.Value == string(bd) && tk.Position != nil {
-					return fmt.Errorf("config %s:%d: %w", name, tk.Position.Line, bd)
+					return fmt.Errorf("%s:%d: %w", name, tk.Position.Line, bd)
 				}
 			}
 		}
-		return fmt.Errorf("config %s: %s", name, yaml.FormatError(err, false, true))
+		return fmt.Errorf("%s: %s", name, yaml.FormatError(err, false, true))
 	}
 	return nil
 }

@@ -1,14 +1,12 @@
 package minersim
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"time"
 
-	"github.com/goccy/go-yaml"
-
 	"github.com/gridminer/gridminer/internal/clock"
+	"github.com/gridminer/gridminer/internal/config"
 )
 
 // FileSpec is the YAML form of a simulated fleet, for `gridminer sim`:
@@ -49,20 +47,28 @@ func LoadFile(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("minersim: read fleet file: %w", err)
 	}
-	cfg, err := ParseFile(b)
+	return parseFile("fleet file "+path, b)
+}
+
+// ParseFile parses the YAML of a FileSpec into a Config.
+func ParseFile(b []byte) (Config, error) { return parseFile("fleet file", b) }
+
+func parseFile(name string, b []byte) (Config, error) {
+	var fs FileSpec
+	// The same strict, panic-safe decoding as site files: the YAML library
+	// panics on some malformed input.
+	if err := config.DecodeStrict(name, b, &fs); err != nil {
+		return Config{}, err
+	}
+	cfg, err := fs.config()
 	if err != nil {
-		return Config{}, fmt.Errorf("minersim: fleet file %s: %w", path, err)
+		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return cfg, nil
 }
 
-// ParseFile parses the YAML of a FileSpec into a Config.
-func ParseFile(b []byte) (Config, error) {
-	var fs FileSpec
-	dec := yaml.NewDecoder(bytes.NewReader(b), yaml.DisallowUnknownField())
-	if err := dec.Decode(&fs); err != nil {
-		return Config{}, fmt.Errorf("%s", yaml.FormatError(err, false, true))
-	}
+// config checks fs and turns it into a Config on the real clock.
+func (fs FileSpec) config() (Config, error) {
 	cfg := Config{Port: fs.Port, PerPort: fs.PerPort, StartAsleep: fs.StartAsleep, Clock: clock.Real{}}
 	if fs.Port < 0 || fs.Port > 65535 {
 		return Config{}, fmt.Errorf("port %d: out of range", fs.Port)
