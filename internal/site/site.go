@@ -191,6 +191,10 @@ type Site struct {
 	plan     dispatch.Plan
 	pending  []ledger.Usage // closed intervals waiting for their price
 	lastTele time.Time
+	// carried is what an earlier run of the controller metered in an
+	// interval it stopped in the middle of; it is added to this run's
+	// usage of that interval so a restart loses no energy.
+	carried map[time.Time]ledger.Usage
 }
 
 // New checks deps and prepares a loop.
@@ -237,6 +241,9 @@ func (s *Site) Run(ctx context.Context) error {
 	s.mu.Unlock()
 
 	clk := s.deps.Clock
+	if err := s.carryPartial(ctx, energy.IntervalOf(clk.Now(), s.cfg.Interval)); err != nil {
+		return fmt.Errorf("site: read the ledger of the current interval: %w", err)
+	}
 	s.poll(ctx)
 	current := energy.IntervalOf(clk.Now(), s.cfg.Interval)
 	s.planInterval(ctx, current)
@@ -560,8 +567,15 @@ func (s *Site) settle(ctx context.Context) {
 			keep = append(keep, u)
 			continue
 		}
+		// The stored totals are the truth (an entry may have replaced an
+		// earlier partial one); fall back to adding if they cannot be read.
+		stored, terr := s.deps.Store.LedgerTotals(ctx)
 		s.mu.Lock()
-		s.totals.Add(e)
+		if terr == nil {
+			s.totals = stored
+		} else {
+			s.totals.Add(e)
+		}
 		tot := s.totals
 		s.snap.LastSettled = e
 		br := s.plan.Breakeven
@@ -582,7 +596,33 @@ func (s *Site) settle(ctx context.Context) {
 	s.mu.Unlock()
 }
 
+// carryPartial loads a partial entry an earlier run stored for iv (it
+// stopped inside iv), to be merged into this run's usage of iv.
+func (s *Site) carryPartial(ctx context.Context, iv energy.Interval) error {
+	entries, err := s.deps.Store.Ledger(ctx, iv.Start, iv.End)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Interval == iv && e.Covered < iv.Duration() {
+			s.carried = map[time.Time]ledger.Usage{iv.Start: {
+				Interval: iv,
+				Energy:   e.Energy,
+				HashTHs:  float64(e.AvgHashrate) * iv.Duration().Seconds(),
+				Covered:  e.Covered,
+			}}
+			s.log.Info("continuing a partly metered interval from an earlier run", "interval", iv.String(), "covered", e.Covered)
+		}
+	}
+	return nil
+}
+
 func (s *Site) settleOne(ctx context.Context, u ledger.Usage) (ledger.Entry, error) {
+	if c, ok := s.carried[u.Interval.Start]; ok {
+		u.Energy += c.Energy
+		u.HashTHs += c.HashTHs
+		u.Covered = min(u.Covered+c.Covered, u.Interval.Duration())
+	}
 	sched, err := s.deps.Prices.Schedule(ctx, u.Interval.Start, u.Interval.End)
 	if err != nil {
 		return ledger.Entry{}, fmt.Errorf("price for %s: %w", u.Interval, err)

@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,12 +96,17 @@ func flat(t *testing.T, p energy.Price) price.Source {
 
 func (r *rig) site(cfg Config, prices price.Source) *Site {
 	r.t.Helper()
+	return r.siteWithLog(cfg, prices, nil)
+}
+
+func (r *rig) siteWithLog(cfg Config, prices price.Source, log *slog.Logger) *Site {
+	r.t.Helper()
 	pol, err := dispatch.NewBreakeven(dispatch.BreakevenConfig{})
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	s, err := New(cfg, Deps{
-		Clock: r.clk, Fleet: r.inv, Policy: pol, Prices: prices,
+		Clock: r.clk, Logger: log, Fleet: r.inv, Policy: pol, Prices: prices,
 		Bitcoin: StaticEconomics(bitcoin.DemoEconomics()), Store: r.store,
 		OnSettle: func(st Settlement) { r.settl <- st },
 		OnPlan:   func(p dispatch.Plan) { r.plans <- p },
@@ -242,5 +248,129 @@ func TestStalePriceFallsBackToFailSafe(t *testing.T) {
 		if st != miner.StateSleeping && st != miner.StateRampingDown {
 			t.Errorf("%d machines %s under the sleep fail-safe", n, st)
 		}
+	}
+}
+
+func TestRestartMidIntervalKeepsEarlierEnergy(t *testing.T) {
+	r := newRig(t, 10)
+	prices := flat(t, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	a := r.site(Config{OnStop: Hold}, prices)
+	go func() { done <- a.Run(ctx) }()
+	first := <-r.settl
+	iv := energy.IntervalOf(first.Entry.Interval.End, 15*time.Minute)
+	// Run A meters the first 7 minutes of iv, then stops.
+	if err := clock.SleepUntil(context.Background(), r.clk, iv.Start.Add(7*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for len(r.settl) > 0 {
+		<-r.settl // A's own settlements, including its partial iv
+	}
+	stored, err := r.store.Ledger(context.Background(), iv.Start, iv.End)
+	if err != nil || len(stored) != 1 {
+		t.Fatalf("after run A: %d entries for %s, %v; want A's partial one", len(stored), iv, err)
+	}
+	partA := stored[0].Covered
+
+	// Run B starts where A stopped and completes iv.
+	startB := r.clk.Now()
+	b := r.site(Config{OnStop: Hold}, prices)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go func() { done <- b.Run(ctx) }()
+	var got Settlement
+	for got.Entry.Interval != iv || got.Entry.Covered < iv.End.Sub(startB)-time.Minute {
+		got = <-r.settl
+	}
+	cancel()
+	<-done
+	onlyB := iv.End.Sub(startB)
+	if got.Entry.Covered <= onlyB+partA/2 {
+		t.Errorf("%s covered %s after the restart; run A metered %s and run B at most %s, so A's part was lost",
+			iv, got.Entry.Covered, partA, onlyB)
+	}
+	if got.Entry.Covered > iv.Duration() {
+		t.Errorf("%s covered %s, more than the interval", iv, got.Entry.Covered)
+	}
+	tot, err := r.store.LedgerTotals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final := b.Snapshot().Totals; final != tot {
+		t.Errorf("run B's totals %+v, the store says %+v", final, tot)
+	}
+}
+
+// events is a slog handler that signals each "commands sent" record's why.
+type events struct{ ch chan string }
+
+func (h events) Enabled(context.Context, slog.Level) bool { return true }
+func (h events) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h events) WithGroup(string) slog.Handler            { return h }
+func (h events) Handle(_ context.Context, rec slog.Record) error {
+	if rec.Message != "commands sent" {
+		return nil
+	}
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "why" {
+			select {
+			case h.ch <- a.Value.String():
+			default:
+			}
+		}
+		return true
+	})
+	return nil
+}
+
+func TestReconcileResleepsAMachineWokenBehindItsBack(t *testing.T) {
+	r := newRig(t, 5)
+	ev := events{ch: make(chan string, 16)}
+	// One-hour intervals: no new plan comes during the test, so only
+	// reconciliation can put the machine back to sleep.
+	s := r.siteWithLog(Config{Interval: time.Hour, OnStop: Hold}, flat(t, 900), slog.New(ev))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	plan := <-r.plans
+	if plan.Sleeping != 5 {
+		t.Fatalf("plan at $900/MWh sleeps %d of 5", plan.Sleeping)
+	}
+	// Someone wakes one machine by hand, past its ramp time plus grace.
+	if err := clock.SleepUntil(ctx, r.clk, r.clk.Now().Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	victim := r.sim.Addrs()[2]
+	m, err := luxos.New(ctx, luxos.Config{Addr: victim, Timeout: 5 * time.Second}, luxos.Deps{Clock: r.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(ctx, miner.Run(0)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the loop to reconcile (a few polls), on the loop's own
+	// clock; give up after 20 simulated minutes.
+	giveUp := make(chan struct{})
+	go func() {
+		_ = clock.SleepUntil(ctx, r.clk, r.clk.Now().Add(20*time.Minute))
+		close(giveUp)
+	}()
+	for reconciled := false; !reconciled; {
+		select {
+		case why := <-ev.ch:
+			reconciled = why == "reconcile"
+		case <-giveUp:
+			t.Fatal("no reconciliation within 20 simulated minutes of a machine contradicting its setpoint")
+		}
+	}
+	sm, _ := r.sim.Miner(victim)
+	if st := sm.Snapshot().State; st != miner.StateRampingDown && st != miner.StateSleeping {
+		t.Errorf("after reconciliation the woken machine is %s, want asleep again", st)
 	}
 }
