@@ -40,7 +40,12 @@ type rig struct {
 
 func newRig(t *testing.T, n int) *rig {
 	t.Helper()
-	clk, err := clock.NewScaled(origin, 1800) // 15 minutes in half a second
+	return newRigAt(t, n, 1800) // 15 minutes in half a second
+}
+
+func newRigAt(t *testing.T, n int, speed float64) *rig {
+	t.Helper()
+	clk, err := clock.NewScaled(origin, speed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +106,11 @@ func (r *rig) site(cfg Config, prices price.Source) *Site {
 
 func (r *rig) siteWithLog(cfg Config, prices price.Source, log *slog.Logger) *Site {
 	r.t.Helper()
+	if cfg.StaleAfter == 0 {
+		// Wall-time network latency is magnified by the fast clock; these
+		// tests are not about staleness, so allow a loaded machine plenty.
+		cfg.StaleAfter = 10 * time.Minute
+	}
 	pol, err := dispatch.NewBreakeven(dispatch.BreakevenConfig{})
 	if err != nil {
 		r.t.Fatal(err)
@@ -329,7 +339,7 @@ func (h events) Handle(_ context.Context, rec slog.Record) error {
 }
 
 func TestReconcileResleepsAMachineWokenBehindItsBack(t *testing.T) {
-	r := newRig(t, 5)
+	r := newRigAt(t, 5, 600) // an hour in six seconds
 	ev := events{ch: make(chan string, 16)}
 	// One-hour intervals: no new plan comes during the test, so only
 	// reconciliation can put the machine back to sleep.
@@ -354,11 +364,12 @@ func TestReconcileResleepsAMachineWokenBehindItsBack(t *testing.T) {
 	if err := m.Apply(ctx, miner.Run(0)); err != nil {
 		t.Fatal(err)
 	}
-	// Wait for the loop to reconcile (a few polls), on the loop's own
-	// clock; give up after 20 simulated minutes.
+	// Wait for the loop to reconcile (a poll or two after the wake), on
+	// the loop's own clock; give up after 40 simulated minutes, before the
+	// hour's next plan could mend it instead.
 	giveUp := make(chan struct{})
 	go func() {
-		_ = clock.SleepUntil(ctx, r.clk, r.clk.Now().Add(20*time.Minute))
+		_ = clock.SleepUntil(ctx, r.clk, r.clk.Now().Add(40*time.Minute))
 		close(giveUp)
 	}()
 	for reconciled := false; !reconciled; {
@@ -366,7 +377,7 @@ func TestReconcileResleepsAMachineWokenBehindItsBack(t *testing.T) {
 		case why := <-ev.ch:
 			reconciled = why == "reconcile"
 		case <-giveUp:
-			t.Fatal("no reconciliation within 20 simulated minutes of a machine contradicting its setpoint")
+			t.Fatal("no reconciliation within 40 simulated minutes of a machine contradicting its setpoint")
 		}
 	}
 	sm, _ := r.sim.Miner(victim)
