@@ -45,3 +45,36 @@ func TestNewScaledRejectsBadSpeed(t *testing.T) {
 		}
 	}
 }
+
+func TestManual(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewManual(t0)
+	woke := make(chan error, 1)
+	go func() { woke <- m.Sleep(context.Background(), time.Minute) }()
+	// The sleeper registers before or after this Advance; either way it
+	// must not wake until a full minute has passed.
+	m.Advance(30 * time.Second)
+	select {
+	case err := <-woke:
+		t.Fatalf("woke after 30s of a 1m sleep: %v", err)
+	default:
+	}
+	for {
+		m.Advance(30 * time.Second)
+		select {
+		case err := <-woke:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := m.Now().Sub(t0); got < time.Minute {
+				t.Errorf("woke at +%v", got)
+			}
+			m.Set(t0) // never backwards
+			if m.Now().Before(t0.Add(time.Minute)) {
+				t.Error("Set moved the clock backwards")
+			}
+			return
+		default:
+		}
+	}
+}
