@@ -24,6 +24,9 @@ type MinerSpec struct {
 	// ("127.1.0.9"); with PerPort it is "127.0.0.1:PORT". Empty: assigned.
 	Addr string
 	Seed int64 // manufacturing variation and session ids derive from it
+	// Dialect is the API the miner speaks: "" or "luxos" (built in), or a
+	// name in Config.Dialects.
+	Dialect string
 }
 
 // Config configures a Fleet.
@@ -40,7 +43,12 @@ type Config struct {
 	// wall clock, because protocol timeouts stay on wall time even when
 	// Clock runs the physics accelerated.
 	SessionClock clock.Clock
-	Logger       *slog.Logger
+	// Dialects are the APIs besides LuxOS that miners may speak, by name.
+	Dialects map[string]Dialect
+	// Ports sets the port of a dialect listener by its name; a listener
+	// not named here gets a free port (see Fleet.ListenerPort).
+	Ports  map[string]int
+	Logger *slog.Logger
 }
 
 // Defaults.
@@ -65,6 +73,10 @@ type Fleet struct {
 	ran    chan struct{}
 	byAddr map[string]*Miner // set before ready
 	bufs   sync.Pool
+	// extra lists the dialect listeners to open (name -> dialect), and
+	// extraPorts their ports once open.
+	extra      map[string]Dialect
+	extraPorts map[string]int
 }
 
 // New builds a fleet; nothing listens until Run.
@@ -94,6 +106,7 @@ func New(cfg Config) (*Fleet, error) {
 		cfg: cfg, log: cfg.Logger, byIP: make(map[netip.Addr]*Miner, len(cfg.Miners)),
 		ready: make(chan struct{}), ran: make(chan struct{}, 1),
 		byAddr: make(map[string]*Miner, len(cfg.Miners)),
+		extra:  map[string]Dialect{}, extraPorts: map[string]int{},
 	}
 	f.bufs.New = func() any { b := make([]byte, 0, 8<<10); return &b }
 	next := 0
@@ -105,6 +118,23 @@ func New(cfg Config) (*Fleet, error) {
 		}
 		u := newMiner(i, spec, m, cfg.Clock, cfg.WakeRamp, cfg.SleepRamp, cfg.StartAsleep)
 		u.sessClk = cfg.SessionClock
+		u.dialectName = "luxos"
+		if spec.Dialect != "" && spec.Dialect != "luxos" {
+			d, ok := cfg.Dialects[spec.Dialect]
+			if !ok || d == nil {
+				return nil, fmt.Errorf("minersim: miner %d: dialect %q: not given in Config.Dialects", i, spec.Dialect)
+			}
+			u.dialect, u.dialectName = d, spec.Dialect
+			for _, name := range d.Listeners() {
+				if other, dup := f.extra[name]; dup && other != d {
+					return nil, fmt.Errorf("minersim: dialect listener %q named by two dialects", name)
+				}
+				f.extra[name] = d
+			}
+			if cfg.PerPort && len(d.Listeners()) > 0 {
+				return nil, fmt.Errorf("minersim: miner %d: dialect %q needs shared-port mode for its listeners", i, spec.Dialect)
+			}
+		}
 		if cfg.PerPort {
 			if spec.Addr != "" {
 				ap, err := netip.ParseAddrPort(spec.Addr)
@@ -243,10 +273,35 @@ func (f *Fleet) Run(ctx context.Context) error {
 	for _, u := range f.miners {
 		f.byAddr[u.addr] = u
 	}
+	type extraLn struct {
+		name string
+		ln   net.Listener
+	}
+	var extras []extraLn
+	for name := range f.extra {
+		ln, err := lc.Listen(ctx, "tcp4", "0.0.0.0:"+strconv.Itoa(f.cfg.Ports[name]))
+		if err != nil {
+			closeAll()
+			for _, e := range extras {
+				e.ln.Close()
+			}
+			return fmt.Errorf("minersim: listen for %s on port %d: %w", name, f.cfg.Ports[name], err)
+		}
+		f.extraPorts[name] = ln.Addr().(*net.TCPAddr).Port
+		extras = append(extras, extraLn{name, ln})
+	}
 	f.log.Info("minersim listening", "miners", len(f.miners), "per_port", f.cfg.PerPort, "first", f.firstAddr())
 	close(f.ready)
 
 	var wg sync.WaitGroup
+	for _, e := range extras {
+		wg.Go(func() {
+			if err := f.extra[e.name].ServeListener(ctx, e.name, e.ln, f); err != nil {
+				f.log.Error("minersim dialect listener", "listener", e.name, "err", err)
+			}
+		})
+		defer e.ln.Close()
+	}
 	for i, ln := range lns {
 		var fixed *Miner
 		if f.cfg.PerPort {
@@ -350,7 +405,14 @@ func (f *Fleet) serveConn(ctx context.Context, c net.Conn, u *Miner) {
 	}
 	ob := f.bufs.Get().(*[]byte)
 	defer f.bufs.Put(ob)
-	out := u.serve((*ob)[:0], in)
+	var out []byte
+	if u.dialect != nil {
+		if out = u.dialect.ServeRPC(u, in, (*ob)[:0]); out == nil {
+			return
+		}
+	} else {
+		out = u.serve((*ob)[:0], in)
+	}
 	*ob = out[:0]
 	if fault.kind() == FaultTruncate {
 		out = out[:len(out)/2]

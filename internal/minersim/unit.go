@@ -163,6 +163,9 @@ type Miner struct {
 	// so a fleet uses the wall clock even when its physics runs accelerated;
 	// a miner built alone (unit tests) uses its model clock.
 	sessClk clock.Clock
+
+	dialectName string
+	dialect     Dialect // nil: the built-in LuxOS dialect
 }
 
 func newMiner(index int, spec MinerSpec, m Model, clk clock.Clock, wake, sleep time.Duration, asleep bool) *Miner {
