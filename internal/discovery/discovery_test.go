@@ -24,7 +24,7 @@ func TestClassify(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, reply              string
+		name, reply             string
 		driver, model, firmware string
 	}{
 		{"luxos fixture", string(lux), "luxos", "Antminer S19j Pro", ""},
