@@ -205,3 +205,52 @@ func TestHelpForEveryCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestScanFindsTheSimulatedFleet(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan string, 1)
+	w := &lineWatcher{fn: func(line string) {
+		if strings.HasPrefix(line, "ready ") {
+			ready <- line
+		}
+	}}
+	done := make(chan error, 1)
+	go func() { done <- run(t, ctx, w, "sim", "--miners", "12", "--port", "0") }()
+	var port string
+	select {
+	case line := <-ready:
+		port = regexp.MustCompile(`port=(\d+)`).FindStringSubmatch(line)[1]
+	case err := <-done:
+		t.Fatalf("sim exited: %v", err)
+	}
+	var out bytes.Buffer
+	cfgOut := filepath.Join(t.TempDir(), "miners.yaml")
+	if err := run(t, ctx, &out, "scan", "127.1.0.0/28", "--rpc-port", port, "--web-port", "1", "--grpc-port", "1", "--json", "--config-out", cfgOut); err != nil {
+		t.Fatal(err)
+	}
+	var rows []struct {
+		Host, Driver, Model, State string
+		Hashrate                   float64 `json:"hashrate_ths"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
+		t.Fatalf("scan JSON: %v\n%s", err, out.String())
+	}
+	if len(rows) != 12 {
+		t.Fatalf("found %d miners in 127.1.0.0/28, want the 12 simulated", len(rows))
+	}
+	for _, r := range rows {
+		if r.Driver != "luxos" || r.Model == "" || r.State != "mining" || r.Hashrate <= 0 {
+			t.Errorf("row %+v", r)
+		}
+	}
+	b, err := os.ReadFile(cfgOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(b), "driver: luxos"); got != 12 {
+		t.Errorf("--config-out has %d miners, want 12:\n%s", got, b)
+	}
+	cancel()
+	<-done
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -15,14 +16,16 @@ import (
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/miner"
-	"github.com/gridminer/gridminer/internal/miner/luxos"
 )
 
 type minerOpts struct {
-	driver  string
-	timeout time.Duration
-	jsonOut bool
-	watts   float64
+	driver      string
+	webPort     int
+	user        string
+	passwordEnv string
+	timeout     time.Duration
+	jsonOut     bool
+	watts       float64
 }
 
 func newMinerCmd(logger func() *slog.Logger) *cobra.Command {
@@ -33,7 +36,10 @@ func newMinerCmd(logger func() *slog.Logger) *cobra.Command {
 		Long: `miner talks to one machine over its own API: read its status, put it to sleep,
 wake it, or set a power target. ADDR is host or host:port (default port 4028).`,
 	}
-	cmd.PersistentFlags().StringVar(&o.driver, "driver", "luxos", "firmware API: luxos")
+	cmd.PersistentFlags().StringVar(&o.driver, "driver", "", "firmware API (default: identify it by probing the machine)")
+	cmd.PersistentFlags().IntVar(&o.webPort, "web-port", 80, "web UI port, for identification and drivers that use it")
+	cmd.PersistentFlags().StringVar(&o.user, "user", "", "API user, for firmwares with credentials")
+	cmd.PersistentFlags().StringVar(&o.passwordEnv, "password-env", "GRIDMINER_MINER_PASSWORD", "environment variable holding the API password")
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 5*time.Second, "network deadline for each call")
 	status := &cobra.Command{
 		Use:   "status ADDR",
@@ -88,15 +94,13 @@ wake it, or set a power target. ADDR is host or host:port (default port 4028).`,
 }
 
 func dialMiner(ctx context.Context, addr string, o *minerOpts, log *slog.Logger) (miner.Miner, error) {
-	if o.driver != "luxos" {
-		return nil, fmt.Errorf("--driver %q: supported drivers: luxos", o.driver)
-	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(strings.Trim(addr, "[]"), "4028")
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	return luxos.New(ctx, luxos.Config{Addr: addr, Timeout: o.timeout}, luxos.Deps{Clock: clock.Real{}, Logger: log})
+	opts := driverOpts{Addr: addr, User: o.user, Password: os.Getenv(o.passwordEnv), WebPort: o.webPort, Timeout: o.timeout}
+	return newDriver(ctx, o.driver, opts, clock.Real{}, log)
 }
 
 func applyOne(cmd *cobra.Command, addr string, o *minerOpts, log *slog.Logger, sp miner.Setpoint) error {

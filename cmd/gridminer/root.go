@@ -37,6 +37,7 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newSimCmd(stderrLog),
 		newMinerCmd(stderrLog),
 		newBenchCmd(stderrLog),
+		newScanCmd(stderrLog),
 	)
 	return root
 }

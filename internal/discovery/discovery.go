@@ -57,15 +57,15 @@ func (c Config) withDefaults() Config {
 
 // Found is one recognised machine.
 type Found struct {
-	Host     string // IP address
-	Driver   string // luxos, antminer, whatsminer, braiins, avalon
-	Make     string // Antminer, Whatsminer, Avalon, ...
-	Model    string // as the machine reports it, when it does
-	Firmware string
-	RPCAddr  string // host:port of the RPC probe that answered, if any
-	WebAddr  string // host:port of the web probe that answered, if any
-	GRPCAddr string // host:port of the gRPC port, if open
-	Evidence string // what identified it
+	Host     string `json:"host"`      // IP address
+	Driver   string `json:"driver"`    // luxos, antminer, whatsminer, braiins, avalon
+	Make     string `json:"make"`      // Antminer, Whatsminer, Avalon, ...
+	Model    string `json:"model"`     // as the machine reports it, when it does
+	Firmware string `json:"firmware"`  // as the machine reports it, when it does
+	RPCAddr  string `json:"rpc_addr"`  // host:port of the RPC probe that answered, if any
+	WebAddr  string `json:"web_addr"`  // host:port of the web probe that answered, if any
+	GRPCAddr string `json:"grpc_addr"` // host:port of the gRPC port, if open
+	Evidence string `json:"evidence"`  // what identified it
 }
 
 // marker is an upper-cased substring of an RPC reply and what it means,
