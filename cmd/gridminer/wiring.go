@@ -19,7 +19,6 @@ import (
 	"github.com/gridminer/gridminer/internal/fleet"
 	"github.com/gridminer/gridminer/internal/httpapi"
 	"github.com/gridminer/gridminer/internal/miner"
-	"github.com/gridminer/gridminer/internal/miner/luxos"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/price/ercot"
 	"github.com/gridminer/gridminer/internal/price/synthetic"
@@ -143,40 +142,47 @@ func maxTimeout(cfg *config.File) time.Duration {
 	return d
 }
 
-// buildFleet creates a driver per configured machine. Capabilities are read
-// from each machine concurrently; a machine that does not answer is kept
-// with the capabilities the driver can assume without it.
+// buildFleet creates a driver per configured machine, reading each one's
+// capabilities concurrently. A machine that does not answer is still
+// controlled: its driver is created when it first answers, and until then
+// it counts as offline and is left out of plans.
 func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger) (*fleet.Inventory, error) {
 	type job struct {
-		addr    string
-		timeout time.Duration
+		driver string
+		opts   driverOpts
 	}
 	var jobs []job
-	for _, g := range cfg.Miners {
+	for i, g := range cfg.Miners {
 		addrs, err := g.Addrs()
 		if err != nil {
 			return nil, err
 		}
+		password, err := g.Password()
+		if err != nil {
+			return nil, fmt.Errorf("config: miners[%d].%w", i, err)
+		}
 		for _, a := range addrs {
-			jobs = append(jobs, job{a, g.Timeout.D()})
+			jobs = append(jobs, job{g.Driver, driverOpts{Addr: a, User: g.User, Password: password, WebPort: g.WebPort, Timeout: g.Timeout.D()}})
 		}
 	}
+	registry := drivers()
 	members := make([]fleet.Member, len(jobs))
 	errs := make([]error, len(jobs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(64)
 	for i, j := range jobs {
+		factory, ok := registry[j.driver]
+		if !ok {
+			return nil, fmt.Errorf("miner %s: driver %q is not built into this binary (have: %s)", j.opts.Addr, j.driver, driverNames())
+		}
 		g.Go(func() error {
-			deps := luxos.Deps{Clock: clk, Logger: log}
-			lcfg := luxos.Config{Addr: j.addr, Timeout: j.timeout}
-			m, err := luxos.New(gctx, lcfg, deps)
-			if err != nil {
-				errs[i] = err
-				if m, err = luxos.NewWithCapabilities(lcfg, deps, miner.Capabilities{Driver: "luxos", CanSleep: true}); err != nil {
-					return fmt.Errorf("miner %s: %w", j.addr, err)
-				}
-			}
-			members[i] = fleet.Member{ID: j.addr, Miner: m}
+			m, err := fleet.Lazy(gctx, j.opts.Addr, func(ctx context.Context) (miner.Miner, error) {
+				cctx, cancel := context.WithTimeout(ctx, j.opts.Timeout)
+				defer cancel()
+				return factory(cctx, j.opts, clk, log)
+			})
+			errs[i] = err
+			members[i] = fleet.Member{ID: j.opts.Addr, Miner: m}
 			return nil
 		})
 	}
@@ -191,7 +197,7 @@ func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slo
 		if err != nil {
 			down++
 			if down <= 5 {
-				log.Warn("miner did not answer at start; controlling it as offline until it does", "miner", jobs[i].addr, "err", err)
+				log.Warn("miner did not answer at start; controlling it as offline until it does", "miner", jobs[i].opts.Addr, "err", err)
 			}
 		}
 	}

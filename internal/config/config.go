@@ -14,7 +14,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -53,7 +55,7 @@ type Site struct {
 
 // Miners is one machine or a block of machines with consecutive addresses.
 type Miners struct {
-	// Driver selects the firmware API: luxos.
+	// Driver selects the firmware API: luxos, antminer, whatsminer, braiins or avalon.
 	Driver string `yaml:"driver"`
 	// Addr is one machine, host:port.
 	Addr string `yaml:"addr"`
@@ -64,6 +66,36 @@ type Miners struct {
 	Port  int    `yaml:"port"`
 	// Timeout is the per-call network deadline (default 3s).
 	Timeout Duration `yaml:"timeout"`
+	// User is the API user for firmwares with credentials. The password
+	// never appears in the file: PasswordEnv names an environment
+	// variable holding it, or PasswordFile a file (first line).
+	User         string `yaml:"user"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+	// WebPort is the web UI port for drivers that use it (Antminer
+	// control; default 80).
+	WebPort int `yaml:"web_port"`
+}
+
+// Password resolves the group's password from its environment variable
+// or file ("" when neither is set).
+func (m Miners) Password() (string, error) {
+	switch {
+	case m.PasswordEnv != "":
+		v, ok := os.LookupEnv(m.PasswordEnv)
+		if !ok {
+			return "", fmt.Errorf("password_env: environment variable %s is not set", m.PasswordEnv)
+		}
+		return v, nil
+	case m.PasswordFile != "":
+		b, err := os.ReadFile(m.PasswordFile)
+		if err != nil {
+			return "", fmt.Errorf("password_file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		return strings.TrimRight(line, "\r"), nil
+	}
+	return "", nil
 }
 
 // Price selects the price source.
@@ -125,8 +157,8 @@ type Execution struct {
 	Timeout     Duration `yaml:"timeout"`
 }
 
-// Drivers lists the supported miner drivers.
-var drivers = map[string]bool{"luxos": true}
+// Drivers names the miner drivers a site file may select.
+func Drivers() []string { return []string{"antminer", "avalon", "braiins", "luxos", "whatsminer"} }
 
 // Load reads, decodes strictly and validates path.
 func Load(path string) (*File, error) {
@@ -179,6 +211,9 @@ func (f *File) defaults() {
 	for i := range f.Miners {
 		if f.Miners[i].Port == 0 {
 			f.Miners[i].Port = 4028
+		}
+		if f.Miners[i].WebPort == 0 {
+			f.Miners[i].WebPort = 80
 		}
 		if f.Miners[i].Timeout == 0 {
 			f.Miners[i].Timeout = Duration(3 * time.Second)
@@ -268,8 +303,14 @@ func (f *File) validate(v *validator) {
 	seen := map[string]string{}
 	for i, m := range f.Miners {
 		p := "$.miners[" + strconv.Itoa(i) + "]"
-		if !drivers[m.Driver] {
-			v.fail(p+".driver", "%q: unknown driver (supported: luxos)", m.Driver)
+		if !slices.Contains(Drivers(), m.Driver) {
+			v.fail(p+".driver", "%q: unknown driver (supported: %s)", m.Driver, strings.Join(Drivers(), ", "))
+		}
+		if m.PasswordEnv != "" && m.PasswordFile != "" {
+			v.fail(p+".password_file", "give password_env or password_file, not both")
+		}
+		if m.WebPort < 0 || m.WebPort > 65535 {
+			v.fail(p+".web_port", "%d: want 1 to 65535", m.WebPort)
 		}
 		addrs, err := m.Addrs()
 		if err != nil {

@@ -227,3 +227,35 @@ func TestAddrRangeSkipsNetworkAndBroadcast(t *testing.T) {
 		t.Error("IPv6 start accepted")
 	}
 }
+
+func TestLazyCreatesOnFirstSuccess(t *testing.T) {
+	attempts := 0
+	real := &fake{id: "m", state: miner.StateMining}
+	create := func(ctx context.Context) (miner.Miner, error) {
+		attempts++
+		if attempts < 3 {
+			return nil, fmt.Errorf("m: %w", miner.ErrUnreachable)
+		}
+		return real, nil
+	}
+	l, err := Lazy(context.Background(), "m", create)
+	if !errors.Is(err, miner.ErrUnreachable) {
+		t.Fatalf("first creation: %v, want unreachable", err)
+	}
+	if got := l.Capabilities(); got.Driver != "" {
+		t.Errorf("capabilities before creation: %+v", got)
+	}
+	if _, err := l.Status(context.Background()); !errors.Is(err, miner.ErrUnreachable) {
+		t.Errorf("status while unreachable: %v", err)
+	}
+	st, err := l.Status(context.Background())
+	if err != nil || st.State != miner.StateMining {
+		t.Fatalf("status once reachable: %+v, %v", st, err)
+	}
+	if l.Capabilities().Driver != "fake" || l.Addr() != "m" {
+		t.Errorf("capabilities %+v addr %q after creation", l.Capabilities(), l.Addr())
+	}
+	if err := l.Apply(context.Background(), miner.Sleep()); err != nil || attempts != 3 {
+		t.Errorf("apply: %v after %d creations, want nil after 3", err, attempts)
+	}
+}
