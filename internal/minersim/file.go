@@ -34,6 +34,9 @@ type FileSpec struct {
 type ModelCount struct {
 	Model string `yaml:"model"`
 	Count int    `yaml:"count"`
+	// Firmware is the API these miners speak: luxos (default) or a
+	// dialect the caller supplies in Config.Dialects.
+	Firmware string `yaml:"firmware"`
 }
 
 // maxFileMiners bounds a fleet file so a typo cannot exhaust memory.
@@ -100,10 +103,23 @@ func (fs FileSpec) config() (Config, error) {
 		}
 		total += mc.Count
 		for range mc.Count {
-			cfg.Miners = append(cfg.Miners, MinerSpec{Model: mc.Model, Seed: fs.Seed + int64(len(cfg.Miners))})
+			cfg.Miners = append(cfg.Miners, MinerSpec{Model: mc.Model, Seed: fs.Seed + int64(len(cfg.Miners)), Dialect: mc.Firmware})
 		}
 	}
 	return cfg, nil
+}
+
+// Mix returns DefaultMix(n) with the miners' firmwares taken in turn from
+// dialects (empty: all LuxOS).
+func Mix(n int, dialects []string) []MinerSpec {
+	out := DefaultMix(n)
+	if len(dialects) == 0 {
+		return out
+	}
+	for i := range out {
+		out[i].Dialect = dialects[i%len(dialects)]
+	}
+	return out
 }
 
 // DefaultMix returns n miners in a fixed mix: half S19j Pro, three in ten
