@@ -14,6 +14,7 @@ import (
 	"github.com/gridminer/gridminer/internal/discovery"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/miner/luxos"
+	"github.com/gridminer/gridminer/internal/minersim"
 )
 
 // driverOpts is what any driver may need to reach one machine.
@@ -68,4 +69,20 @@ func newDriver(ctx context.Context, name string, o driverOpts, clk clock.Clock, 
 		return nil, fmt.Errorf("driver %q: not supported here (supported: %s)", name, driverNames())
 	}
 	return factory(ctx, o, clk, log)
+}
+
+// simDialects is the registry of simulator dialects besides the built-in
+// LuxOS, by the same names as the drivers.
+func simDialects() map[string]minersim.Dialect {
+	return map[string]minersim.Dialect{}
+}
+
+// simFirmwares lists every firmware the simulator can speak.
+func simFirmwares() []string {
+	names := []string{"luxos"}
+	for n := range simDialects() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

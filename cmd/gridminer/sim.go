@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,13 +18,15 @@ import (
 
 func newSimCmd(logger func() *slog.Logger) *cobra.Command {
 	var (
-		n       int
-		port    int
-		file    string
-		speed   float64
-		list    bool
-		asleep  bool
-		perPort bool
+		n         int
+		port      int
+		file      string
+		speed     float64
+		list      bool
+		asleep    bool
+		perPort   bool
+		firmwares []string
+		ports     map[string]int
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -61,8 +65,15 @@ A fleet file sets the mix:
 				if n <= 0 || n > 60000 {
 					return fmt.Errorf("--miners %d: want 1 to 60,000", n)
 				}
-				cfg = minersim.Config{Miners: minersim.DefaultMix(n), Port: port}
+				for _, fw := range firmwares {
+					if !slices.Contains(simFirmwares(), fw) {
+						return fmt.Errorf("--firmware %q: the simulator speaks %s", fw, strings.Join(simFirmwares(), ", "))
+					}
+				}
+				cfg = minersim.Config{Miners: minersim.Mix(n, firmwares), Port: port}
 			}
+			cfg.Dialects = simDialects()
+			cfg.Ports = ports
 			cfg.PerPort = perPort
 			cfg.StartAsleep = asleep
 			cfg.Logger = log
@@ -93,7 +104,7 @@ A fleet file sets the mix:
 			_, p, _ := net.SplitHostPort(addrs[0])
 			host0, _, _ := net.SplitHostPort(addrs[0])
 			// The first line is machine-readable (bench fleet parses it).
-			fmt.Fprintf(out, "ready port=%s miners=%d first=%s last=%s\n", p, len(addrs), addrs[0], addrs[len(addrs)-1])
+			fmt.Fprintf(out, "ready port=%s miners=%d first=%s last=%s%s\n", p, len(addrs), addrs[0], addrs[len(addrs)-1], listenerPorts(sim))
 			if list {
 				for _, a := range addrs {
 					fmt.Fprintln(out, a)
@@ -117,5 +128,24 @@ A fleet file sets the mix:
 	f.BoolVar(&list, "list", false, "print every address")
 	f.BoolVar(&asleep, "asleep", false, "start every machine asleep")
 	f.BoolVar(&perPort, "per-port", false, "one port per miner on 127.0.0.1 instead of one shared port")
+	f.StringToIntVar(&ports, "listener-port", nil, "port of a firmware's extra listener, e.g. antminer-web=8080 (default: any free port; shown on the ready line)")
+	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares the miners speak, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
 	return cmd
+}
+
+// listenerPorts formats the simulator's dialect listener ports for the
+// ready line (" antminer-web=41234 ...").
+func listenerPorts(sim *minersim.Fleet) string {
+	var b strings.Builder
+	var names []string
+	for _, d := range simDialects() {
+		names = append(names, d.Listeners()...)
+	}
+	slices.Sort(names)
+	for _, n := range slices.Compact(names) {
+		if p := sim.ListenerPort(n); p > 0 {
+			fmt.Fprintf(&b, " %s=%d", n, p)
+		}
+	}
+	return b.String()
 }
