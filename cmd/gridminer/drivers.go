@@ -19,22 +19,45 @@ import (
 
 // driverOpts is what any driver may need to reach one machine.
 type driverOpts struct {
-	Addr     string // host:port of the machine's main API
+	Addr     string // host:port of the machine's RPC API (port 4028 on real machines)
 	User     string
 	Password string
-	WebPort  int // Antminer web CGI
+	WebPort  int // web UI port (Antminer control)
+	GRPCPort int // Braiins OS public API port
+	V3Port   int // Whatsminer API v3 port
 	Timeout  time.Duration
 }
 
-// driverFactory creates a driver, reading the machine's capabilities.
-type driverFactory func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error)
+// host returns the host part of Addr.
+func (o driverOpts) host() string {
+	h, _, err := net.SplitHostPort(o.Addr)
+	if err != nil {
+		return o.Addr
+	}
+	return h
+}
+
+// on returns host:port for another port of the same machine.
+func (o driverOpts) on(port int) string { return net.JoinHostPort(o.host(), strconv.Itoa(port)) }
+
+// driverEntry creates one firmware's drivers: New reads the machine's
+// capabilities; WithCaps takes them as known, without I/O.
+type driverEntry struct {
+	New      func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error)
+	WithCaps func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error)
+}
 
 // drivers is the registry of firmware drivers by name; it is built here,
 // in cmd, and nowhere else.
-func drivers() map[string]driverFactory {
-	return map[string]driverFactory{
-		"luxos": func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
-			return luxos.New(ctx, luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log})
+func drivers() map[string]driverEntry {
+	return map[string]driverEntry{
+		"luxos": {
+			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return luxos.New(ctx, luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log})
+			},
+			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log}, caps)
+			},
 		},
 	}
 }
@@ -57,18 +80,18 @@ func newDriver(ctx context.Context, name string, o driverOpts, clk clock.Clock, 
 			return nil, fmt.Errorf("%s: want host:port", o.Addr)
 		}
 		rpc, _ := strconv.Atoi(port)
-		f, ok := discovery.Identify(ctx, host, discovery.Config{RPCPort: rpc, WebPort: o.WebPort, Timeout: o.Timeout})
+		f, ok := discovery.Identify(ctx, host, discovery.Config{RPCPort: rpc, WebPort: o.WebPort, GRPCPort: o.GRPCPort, Timeout: o.Timeout})
 		if !ok {
 			return nil, fmt.Errorf("%s: no known miner API answered (give --driver: %s): %w", o.Addr, driverNames(), miner.ErrUnreachable)
 		}
 		name = f.Driver
 		log.Info("identified", "miner", o.Addr, "driver", f.Driver, "model", f.Model, "evidence", f.Evidence)
 	}
-	factory, ok := drivers()[name]
+	entry, ok := drivers()[name]
 	if !ok {
 		return nil, fmt.Errorf("driver %q: not supported here (supported: %s)", name, driverNames())
 	}
-	return factory(ctx, o, clk, log)
+	return entry.New(ctx, o, clk, log)
 }
 
 // simDialects is the registry of simulator dialects besides the built-in

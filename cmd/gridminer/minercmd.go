@@ -21,6 +21,8 @@ import (
 type minerOpts struct {
 	driver      string
 	webPort     int
+	grpcPort    int
+	v3Port      int
 	user        string
 	passwordEnv string
 	timeout     time.Duration
@@ -38,6 +40,8 @@ wake it, or set a power target. ADDR is host or host:port (default port 4028).`,
 	}
 	cmd.PersistentFlags().StringVar(&o.driver, "driver", "", "firmware API (default: identify it by probing the machine)")
 	cmd.PersistentFlags().IntVar(&o.webPort, "web-port", 80, "web UI port, for identification and drivers that use it")
+	cmd.PersistentFlags().IntVar(&o.grpcPort, "grpc-port", 50051, "Braiins OS gRPC port")
+	cmd.PersistentFlags().IntVar(&o.v3Port, "v3-port", 4433, "Whatsminer API v3 port")
 	cmd.PersistentFlags().StringVar(&o.user, "user", "", "API user, for firmwares with credentials")
 	cmd.PersistentFlags().StringVar(&o.passwordEnv, "password-env", "GRIDMINER_MINER_PASSWORD", "environment variable holding the API password")
 	cmd.PersistentFlags().DurationVar(&o.timeout, "timeout", 5*time.Second, "network deadline for each call")
@@ -99,7 +103,7 @@ func dialMiner(ctx context.Context, addr string, o *minerOpts, log *slog.Logger)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	opts := driverOpts{Addr: addr, User: o.user, Password: os.Getenv(o.passwordEnv), WebPort: o.webPort, Timeout: o.timeout}
+	opts := driverOpts{Addr: addr, User: o.user, Password: os.Getenv(o.passwordEnv), WebPort: o.webPort, GRPCPort: o.grpcPort, V3Port: o.v3Port, Timeout: o.timeout}
 	return newDriver(ctx, o.driver, opts, clock.Real{}, log)
 }
 

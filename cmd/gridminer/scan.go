@@ -129,7 +129,7 @@ func readRow(ctx context.Context, r *scanRow, cfg discovery.Config, user, passwo
 	if addr == "" {
 		addr = net.JoinHostPort(r.Host, strconv.Itoa(cfg.RPCPort))
 	}
-	m, err := newDriver(ctx, r.Driver, driverOpts{Addr: addr, User: user, Password: password, WebPort: cfg.WebPort, Timeout: cfg.Timeout}, clock.Real{}, log)
+	m, err := newDriver(ctx, r.Driver, driverOpts{Addr: addr, User: user, Password: password, WebPort: cfg.WebPort, GRPCPort: cfg.GRPCPort, Timeout: cfg.Timeout}, clock.Real{}, log)
 	if err != nil {
 		r.Error = err.Error()
 		return

@@ -162,7 +162,8 @@ func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slo
 			return nil, fmt.Errorf("config: miners[%d].%w", i, err)
 		}
 		for _, a := range addrs {
-			jobs = append(jobs, job{g.Driver, driverOpts{Addr: a, User: g.User, Password: password, WebPort: g.WebPort, Timeout: g.Timeout.D()}})
+			jobs = append(jobs, job{g.Driver, driverOpts{Addr: a, User: g.User, Password: password,
+				WebPort: g.WebPort, GRPCPort: g.GRPCPort, V3Port: g.V3Port, Timeout: g.Timeout.D()}})
 		}
 	}
 	registry := drivers()
@@ -171,7 +172,7 @@ func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slo
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(64)
 	for i, j := range jobs {
-		factory, ok := registry[j.driver]
+		entry, ok := registry[j.driver]
 		if !ok {
 			return nil, fmt.Errorf("miner %s: driver %q is not built into this binary (have: %s)", j.opts.Addr, j.driver, driverNames())
 		}
@@ -179,7 +180,7 @@ func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slo
 			m, err := fleet.Lazy(gctx, j.opts.Addr, func(ctx context.Context) (miner.Miner, error) {
 				cctx, cancel := context.WithTimeout(ctx, j.opts.Timeout)
 				defer cancel()
-				return factory(cctx, j.opts, clk, log)
+				return entry.New(cctx, j.opts, clk, log)
 			})
 			errs[i] = err
 			members[i] = fleet.Member{ID: j.opts.Addr, Miner: m}

@@ -75,6 +75,10 @@ type Miners struct {
 	// WebPort is the web UI port for drivers that use it (Antminer
 	// control; default 80).
 	WebPort int `yaml:"web_port"`
+	// GRPCPort is the Braiins OS public API port (default 50051) and
+	// V3Port the Whatsminer API v3 port (default 4433).
+	GRPCPort int `yaml:"grpc_port"`
+	V3Port   int `yaml:"v3_port"`
 }
 
 // Password resolves the group's password from its environment variable
@@ -215,6 +219,12 @@ func (f *File) defaults() {
 		if f.Miners[i].WebPort == 0 {
 			f.Miners[i].WebPort = 80
 		}
+		if f.Miners[i].GRPCPort == 0 {
+			f.Miners[i].GRPCPort = 50051
+		}
+		if f.Miners[i].V3Port == 0 {
+			f.Miners[i].V3Port = 4433
+		}
 		if f.Miners[i].Timeout == 0 {
 			f.Miners[i].Timeout = Duration(3 * time.Second)
 		}
@@ -309,8 +319,10 @@ func (f *File) validate(v *validator) {
 		if m.PasswordEnv != "" && m.PasswordFile != "" {
 			v.fail(p+".password_file", "give password_env or password_file, not both")
 		}
-		if m.WebPort < 0 || m.WebPort > 65535 {
-			v.fail(p+".web_port", "%d: want 1 to 65535", m.WebPort)
+		for key, port := range map[string]int{"web_port": m.WebPort, "grpc_port": m.GRPCPort, "v3_port": m.V3Port} {
+			if port < 0 || port > 65535 {
+				v.fail(p+"."+key, "%d: want 1 to 65535", port)
+			}
 		}
 		addrs, err := m.Addrs()
 		if err != nil {
