@@ -14,7 +14,9 @@ import (
 	"github.com/gridminer/gridminer/internal/discovery"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/miner/luxos"
+	"github.com/gridminer/gridminer/internal/miner/whatsminer"
 	"github.com/gridminer/gridminer/internal/minersim"
+	"github.com/gridminer/gridminer/internal/minersim/whatsminersim"
 )
 
 // driverOpts is what any driver may need to reach one machine.
@@ -59,7 +61,28 @@ func drivers() map[string]driverEntry {
 				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log}, caps)
 			},
 		},
+		"whatsminer": {
+			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return whatsminer.New(ctx, whatsminerConfig(o), whatsminer.Deps{Clock: clk, Logger: log})
+			},
+			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				cfg := whatsminerConfig(o)
+				cfg.API = whatsminer.APIV2 // known capabilities skip the probe; v2 is every firmware's
+				return whatsminer.NewWithCapabilities(cfg, whatsminer.Deps{Clock: clk, Logger: log}, caps)
+			},
+		},
 	}
+}
+
+// whatsminerConfig maps driver options to the Whatsminer driver: the
+// password is the v2 admin password; with a user it is also that v3
+// account's password (without one, the v3 default account is used).
+func whatsminerConfig(o driverOpts) whatsminer.Config {
+	c := whatsminer.Config{Addr: o.Addr, V3Port: o.V3Port, Password: o.Password, Timeout: o.Timeout}
+	if o.User != "" {
+		c.V3Account, c.V3Password = o.User, o.Password
+	}
+	return c
 }
 
 func driverNames() string {
@@ -97,7 +120,9 @@ func newDriver(ctx context.Context, name string, o driverOpts, clk clock.Clock, 
 // simDialects is the registry of simulator dialects besides the built-in
 // LuxOS, by the same names as the drivers.
 func simDialects() map[string]minersim.Dialect {
-	return map[string]minersim.Dialect{}
+	return map[string]minersim.Dialect{
+		whatsminersim.Name: whatsminersim.New(whatsminersim.Config{}),
+	}
 }
 
 // simFirmwares lists every firmware the simulator can speak.

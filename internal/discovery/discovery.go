@@ -92,14 +92,21 @@ func Identify(ctx context.Context, host string, cfg Config) (Found, bool) {
 	rpc := net.JoinHostPort(host, strconv.Itoa(cfg.RPCPort))
 	if reply, err := call(ctx, rpc, `{"command":"version"}`); err == nil && len(reply) > 0 {
 		if classify(&f, reply) {
-			f.RPCAddr = rpc
-			f.Evidence = "rpc version"
+			f.RPCAddr, f.Evidence = rpc, "rpc version"
 			if f.Model == "" || f.Driver == "braiins" || f.Driver == "whatsminer" {
 				if dd, err := call(ctx, rpc, `{"command":"devdetails"}`); err == nil {
 					if m := devdetailsModel(dd); m != "" {
 						f.Model = m
 					}
 				}
+			}
+			return f, true
+		}
+		// btminer refuses "version"; its devdetails names its driver.
+		if dd, err := call(ctx, rpc, `{"command":"devdetails"}`); err == nil && classify(&f, dd) {
+			f.RPCAddr, f.Evidence = rpc, "rpc devdetails"
+			if m := devdetailsModel(dd); m != "" {
+				f.Model = m
 			}
 			return f, true
 		}
