@@ -13,9 +13,13 @@ import (
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/discovery"
 	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/miner/avalon"
+	"github.com/gridminer/gridminer/internal/miner/braiins"
 	"github.com/gridminer/gridminer/internal/miner/luxos"
 	"github.com/gridminer/gridminer/internal/miner/whatsminer"
 	"github.com/gridminer/gridminer/internal/minersim"
+	"github.com/gridminer/gridminer/internal/minersim/avalonsim"
+	"github.com/gridminer/gridminer/internal/minersim/braiinssim"
 	"github.com/gridminer/gridminer/internal/minersim/whatsminersim"
 )
 
@@ -53,12 +57,28 @@ type driverEntry struct {
 // in cmd, and nowhere else.
 func drivers() map[string]driverEntry {
 	return map[string]driverEntry{
+		"braiins": {
+			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return braiins.New(ctx, braiinsConfig(o), braiins.Deps{Clock: clk, Logger: log})
+			},
+			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return braiins.NewWithCapabilities(braiinsConfig(o), braiins.Deps{Clock: clk, Logger: log}, caps)
+			},
+		},
 		"luxos": {
 			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
 				return luxos.New(ctx, luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log})
 			},
 			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
 				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log}, caps)
+			},
+		},
+		"avalon": {
+			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return avalon.New(ctx, avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log})
+			},
+			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return avalon.NewWithCapabilities(avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log}, caps)
 			},
 		},
 		"whatsminer": {
@@ -72,6 +92,16 @@ func drivers() map[string]driverEntry {
 			},
 		},
 	}
+}
+
+// braiinsConfig maps driver options to the Braiins OS driver, which speaks
+// gRPC on its own port of the machine.
+func braiinsConfig(o driverOpts) braiins.Config {
+	port := o.GRPCPort
+	if port == 0 {
+		port, _ = strconv.Atoi(braiins.DefaultPort)
+	}
+	return braiins.Config{Addr: o.on(port), User: o.User, Password: o.Password, Timeout: o.Timeout}
 }
 
 // whatsminerConfig maps driver options to the Whatsminer driver: the
@@ -122,6 +152,8 @@ func newDriver(ctx context.Context, name string, o driverOpts, clk clock.Clock, 
 func simDialects() map[string]minersim.Dialect {
 	return map[string]minersim.Dialect{
 		whatsminersim.Name: whatsminersim.New(whatsminersim.Config{}),
+		avalonsim.Name:     avalonsim.New(),
+		braiinssim.Name:    braiinssim.New(braiinssim.Config{}),
 	}
 }
 

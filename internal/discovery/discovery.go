@@ -117,8 +117,8 @@ func Identify(ctx context.Context, host string, cfg Config) (Found, bool) {
 		return f, true
 	}
 	grpcAddr := net.JoinHostPort(host, strconv.Itoa(cfg.GRPCPort))
-	if open(ctx, grpcAddr) {
-		f.Driver, f.Make, f.GRPCAddr, f.Evidence = "braiins", "Braiins OS", grpcAddr, "grpc port open"
+	if http2Server(ctx, grpcAddr) {
+		f.Driver, f.Make, f.GRPCAddr, f.Evidence = "braiins", "Braiins OS", grpcAddr, "grpc (HTTP/2) on the Braiins port"
 		return f, true
 	}
 	return Found{}, false
@@ -155,9 +155,7 @@ func classify(f *Found, reply []byte) bool {
 		if strings.Contains(up, m.sub) {
 			f.Driver, f.Make = m.driver, m.make
 			f.Model, f.Firmware = versionFields(reply)
-			if f.Driver == "avalon" && f.Model == "" {
-				f.Model = "Avalon"
-			}
+
 			return true
 		}
 	}
@@ -176,6 +174,8 @@ func versionFields(reply []byte) (model, firmware string) {
 	row := v.VERSION[0]
 	if s, ok := row["Type"].(string); ok {
 		model, _, _ = strings.Cut(s, " (")
+	} else if s, ok := row["PROD"].(string); ok {
+		model = s // Avalon: "AvalonMiner 1366"
 	}
 	for _, k := range []string{"LUXminer", "BMMiner", "BOSminer", "CGMiner", "Firmware", "FW", "PROD"} {
 		if s, ok := row[k].(string); ok && s != "" {
@@ -227,6 +227,32 @@ func webProbe(ctx context.Context, addr string, f *Found) bool {
 		return false
 	}
 	return true
+}
+
+// http2Server reports whether an HTTP/2 server without TLS (as gRPC on
+// Braiins OS is) answers at addr: it sends the HTTP/2 client preface and
+// an empty SETTINGS frame and expects the server's SETTINGS frame first.
+// An open port alone is not enough: anything may listen there.
+func http2Server(ctx context.Context, addr string) bool {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	settings := []byte{0, 0, 0, 0x4, 0, 0, 0, 0, 0} // length 0, type SETTINGS, no flags, stream 0
+	if _, err := c.Write(append([]byte(preface), settings...)); err != nil {
+		return false
+	}
+	var hdr [9]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return false
+	}
+	return hdr[3] == 0x4 && hdr[8]&0x7f == 0 && hdr[5]|hdr[6]|hdr[7] == 0 // SETTINGS on stream 0
 }
 
 func open(ctx context.Context, addr string) bool {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/grpc"
 
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/minersim"
@@ -31,7 +32,7 @@ func TestClassify(t *testing.T) {
 		{"bmminer", `{"STATUS":[{"STATUS":"S","Code":22,"Msg":"BMMiner versions"}],"VERSION":[{"BMMiner":"1.0.0","API":"3.1","Miner":"uart_trans.1.3","CompileTime":"Thu Jul 13 2023","Type":"Antminer S19j Pro"}],"id":1}`, "antminer", "Antminer S19j Pro", "BMMiner 1.0.0"},
 		{"btminer", `{"STATUS":[{"STATUS":"S","Msg":"Device Details"}],"VERSION":[{"API":"2.0.5","Firmware":"btminer"}],"id":1}`, "whatsminer", "", "Firmware btminer"},
 		{"bosminer", `{"STATUS":[{"STATUS":"S"}],"VERSION":[{"BOSminer":"0.2.0","API":"3.7"}],"id":1}`, "braiins", "", "BOSminer 0.2.0"},
-		{"avalon", `{"STATUS":[{"STATUS":"S"}],"VERSION":[{"CGMiner":"4.11.1","API":"3.7","PROD":"AvalonMiner 1366","MODEL":"1366"}],"id":1}`, "avalon", "Avalon", "CGMiner 4.11.1"},
+		{"avalon", `{"STATUS":[{"STATUS":"S"}],"VERSION":[{"CGMiner":"4.11.1","API":"3.7","PROD":"AvalonMiner 1366","MODEL":"1366"}],"id":1}`, "avalon", "AvalonMiner 1366", "CGMiner 4.11.1"},
 	}
 	for _, tt := range tests {
 		var f Found
@@ -171,4 +172,39 @@ func FuzzClassify(f *testing.F) {
 		}
 		_ = devdetailsModel(b)
 	})
+}
+
+func TestHTTP2ServerNeedsARealServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	go srv.Serve(ln)
+	defer srv.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if !http2Server(ctx, ln.Addr().String()) {
+		t.Error("a gRPC server was not recognised")
+	}
+
+	// Something that accepts and says nothing, or closes, is not one.
+	quiet, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	go func() {
+		for {
+			c, err := quiet.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n"))
+			c.Close()
+		}
+	}()
+	if http2Server(ctx, quiet.Addr().String()) {
+		t.Error("a non-HTTP/2 service was taken for gRPC")
+	}
 }

@@ -71,7 +71,7 @@ func TestReplies(t *testing.T) {
 		req  string
 		want string // regexp
 	}{
-		{"version", `^STATUS=S,When=` + when + `,Code=22,Msg=CGMiner versions,Description=cgminer 4\.11\.1\|VERSION,CGMiner=4\.11\.1,API=3\.7,.*PROD=Antminer S19j Pro,MODEL=S19j Pro,.*\|$`},
+		{"version", `^STATUS=S,When=` + when + `,Code=22,Msg=CGMiner versions,Description=cgminer 4\.11\.1\|VERSION,CGMiner=4\.11\.1,API=3\.7,.*PROD=AvalonMiner S19j Pro,MODEL=S19j Pro,.*\|$`},
 		{`{"command":"version"}`, `^\{"STATUS":\[\{"STATUS":"S","When":` + when + `,"Code":22,"Msg":"CGMiner versions","Description":"cgminer 4\.11\.1"\}\],"VERSION":\[\{"CGMiner":"4\.11\.1",.*\}\],"id":1\}$`},
 		{"summary", `^STATUS=S,When=` + when + `,Code=11,Msg=Summary,.*\|SUMMARY,Elapsed=0,MHS av=\d+\.\d\d,MHS 30s=\d+\.\d\d,.*\|$`},
 		{"estats", `\|STATS=0,ID=AVA100,Elapsed=0,.*MM ID0=Ver\[S19j Pro-sim-[^]]*\] .*SYSTEMSTATU\[Work: In Work, Hash Board: 3 \] .*PS\[0 1196 1340 \d+ \d+ 1340\] .*SoftOFF\[0\] .*MPO\[\d+\] .*WORKMODE\[0\] WALLPOWER\[\d+\],MM Count=1,.*\|$`},

@@ -18,7 +18,7 @@ func versionSection(u *minersim.Miner) section {
 	mac := strings.ToLower(strings.ReplaceAll(id.MAC, ":", ""))
 	return section{name: "VERSION", bare: true, entries: [][]field{{
 		s("CGMiner", "4.11.1"), s("API", "3.7"), s("STM8", "20.08.01"),
-		s("PROD", m.Type), s("MODEL", m.Name), s("HWTYPE", "MM4v2_X3"), s("SWTYPE", "MM314"),
+		s("PROD", "AvalonMiner "+m.Name), s("MODEL", m.Name), s("HWTYPE", "MM4v2_X3"), s("SWTYPE", "MM314"),
 		s("VERSION", "24061001_sim_gridminer"), s("LOADER", "d0d779de.00"),
 		s("DNA", dna(id.Serial)), s("MAC", mac), s("UPAPI", "2"),
 	}}}
