@@ -27,7 +27,6 @@ import (
 	"github.com/gridminer/gridminer/internal/fleet"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/miner/cgminer"
-	"github.com/gridminer/gridminer/internal/miner/luxos"
 )
 
 func newBenchCmd(logger func() *slog.Logger) *cobra.Command {
@@ -42,6 +41,7 @@ func newBenchCmd(logger func() *slog.Logger) *cobra.Command {
 		timeout     time.Duration
 		rampLimit   time.Duration
 		cpuProfile  string
+		firmwares   []string
 	)
 	fleetCmd := &cobra.Command{
 		Use:   "fleet",
@@ -79,7 +79,7 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 				}
 				defer pprof.StopCPUProfile()
 			}
-			res, err := benchFleet(cmd.Context(), logger(), n, concurrency, timeout, rampLimit)
+			res, err := benchFleet(cmd.Context(), logger(), n, concurrency, timeout, rampLimit, firmwares)
 			if err != nil {
 				return err
 			}
@@ -99,6 +99,7 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 	f.IntVar(&concurrency, "concurrency", 512, "machines talked to at once")
 	f.DurationVar(&timeout, "timeout", 5*time.Second, "per-call network deadline")
 	f.DurationVar(&rampLimit, "ramp-limit", 60*time.Second, "give up waiting for a ramp after this long")
+	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares of the virtual miners, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the controller's CPU profile to this file (go tool pprof)")
 	cmd.AddCommand(fleetCmd)
 	return cmd
@@ -119,12 +120,13 @@ type benchStep struct {
 type benchResult struct {
 	Miners      int         `json:"miners"`
 	Concurrency int         `json:"concurrency"`
+	Firmwares   []string    `json:"firmwares"`
 	CPUs        int         `json:"cpus"`
 	Steps       []benchStep `json:"steps"`
 }
 
 func (r benchResult) print(w io.Writer) {
-	fmt.Fprintf(w, "bench fleet: %d virtual LuxOS miners in a separate process, concurrency %d\n", r.Miners, r.Concurrency)
+	fmt.Fprintf(w, "bench fleet: %d virtual miners (%s) in a separate process, concurrency %d\n", r.Miners, strings.Join(r.Firmwares, ", "), r.Concurrency)
 	fmt.Fprintf(w, "%-18s %9s %9s %9s %10s %7s  %s\n", "step", "wall s", "cpu ctl", "cpu sim", "confirmed", "failed", "note")
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "%-18s %9.3f %9.3f %9.3f %10d %7d  %s", s.Name, s.WallS, s.CPUSelfS, s.CPUSimS, s.OK, s.Failed, s.Note)
@@ -161,15 +163,18 @@ func (c cpuMeter) read() (self, sim float64) {
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration) (benchResult, error) {
-	res := benchResult{Miners: n, Concurrency: concurrency, CPUs: runtimeCPUs()}
+func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration, firmwares []string) (benchResult, error) {
+	if len(firmwares) == 0 {
+		firmwares = []string{"luxos"}
+	}
+	res := benchResult{Miners: n, Concurrency: concurrency, CPUs: runtimeCPUs(), Firmwares: firmwares}
 	self, err := os.Executable()
 	if err != nil {
 		return res, err
 	}
 	sctx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
-	child := exec.CommandContext(sctx, self, "sim", "--miners", strconv.Itoa(n), "--port", "0")
+	child := exec.CommandContext(sctx, self, "sim", "--miners", strconv.Itoa(n), "--port", "0", "--firmware", strings.Join(firmwares, ","))
 	child.Stderr = os.Stderr
 	stdout, err := child.StdoutPipe()
 	if err != nil {
@@ -181,6 +186,7 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	defer func() { stopSim(); _ = child.Wait() }()
 	sc := bufio.NewScanner(stdout)
 	var port, first string
+	ports := map[string]int{}
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "ready ") {
@@ -191,6 +197,8 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 					port = v
 				case "first":
 					first = v
+				default:
+					ports[k], _ = strconv.Atoi(v)
 				}
 			}
 			break
@@ -208,7 +216,17 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	}
 	clk := clock.Real{}
 	buffers := &cgminer.BufferPool{}
-	deps := luxos.Deps{Clock: clk, Logger: log, Buffers: buffers}
+	registry := drivers()
+	opts := func(i int) driverOpts {
+		return driverOpts{Addr: addrs[i], WebPort: ports["antminer-web"], GRPCPort: ports["braiins-grpc"],
+			V3Port: ports["whatsminer-v3"], Timeout: timeout, Buffers: buffers}
+	}
+	entry := func(i int) driverEntry { return registry[firmwares[i%len(firmwares)]] }
+	for _, fw := range firmwares {
+		if _, ok := registry[fw]; !ok {
+			return res, fmt.Errorf("--firmware %q: no such driver (have: %s)", fw, driverNames())
+		}
+	}
 	// Learn every machine's capabilities once, untimed, as a controller
 	// does at start; drivers made later reuse them without I/O.
 	caps := make([]miner.Capabilities, n)
@@ -216,32 +234,44 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	forEachLimit(ctx, n, concurrency, func(i int) {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		m, err := luxos.New(cctx, luxos.Config{Addr: addrs[i], Timeout: timeout}, deps)
+		m, err := entry(i).New(cctx, opts(i), clk, log)
 		if err != nil {
 			capErrs[i] = err
 			return
 		}
 		caps[i] = m.Capabilities()
+		closeDriver(m)
 	})
-	for _, err := range capErrs {
-		if err != nil {
-			return res, fmt.Errorf("learn capabilities: %w", err)
-		}
+	if err := errors.Join(capErrs...); err != nil {
+		return res, fmt.Errorf("learn capabilities: %w", err)
 	}
-	ms := make([]fleet.Member, n)
-	drivers := make([]*luxos.Miner, n)
-	for i, a := range addrs {
-		m, err := luxos.NewWithCapabilities(luxos.Config{Addr: a, Timeout: timeout}, deps, caps[i])
-		if err != nil {
-			return res, err
+	var ms []miner.Miner
+	var inv *fleet.Inventory
+	build := func() error {
+		for _, m := range ms {
+			closeDriver(m)
 		}
-		drivers[i] = m
-		ms[i] = fleet.Member{ID: a, Miner: m}
+		ms = make([]miner.Miner, n)
+		members := make([]fleet.Member, n)
+		for i := range n {
+			m, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
+			if err != nil {
+				return err
+			}
+			ms[i], members[i] = m, fleet.Member{ID: addrs[i], Miner: m}
+		}
+		var err error
+		inv, err = fleet.NewInventory(members)
+		return err
 	}
-	inv, err := fleet.NewInventory(ms)
-	if err != nil {
+	if err := build(); err != nil {
 		return res, err
 	}
+	defer func() {
+		for _, m := range ms {
+			closeDriver(m)
+		}
+	}()
 	pollCfg := fleet.PollConfig{Concurrency: concurrency, Timeout: timeout}
 	execCfg := fleet.ExecConfig{Concurrency: concurrency, Timeout: timeout, Verify: true, Retries: -1}
 
@@ -325,16 +355,23 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 		return ramp(func(p energy.Power) bool { return p >= 0.97*nominal })
 	})
 	measure("sleep_all_session", func() (int, int, error, string) { return execute(miner.Sleep()) })
-	// Drop every session (untimed) so the wake must log on again, as after
-	// a controller restart or a session expiry.
+	// Drop every session and token (untimed) so the wake must log on
+	// again, as after a controller restart or an expiry: firmwares with
+	// a single session (LuxOS) are logged off, then every driver is made
+	// afresh from the known capabilities.
 	logoffErrs := make([]error, n)
 	forEachLimit(ctx, n, concurrency, func(i int) {
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		logoffErrs[i] = drivers[i].Logoff(cctx)
+		if lo, ok := ms[i].(interface{ Logoff(context.Context) error }); ok {
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			logoffErrs[i] = lo.Logoff(cctx)
+		}
 	})
 	if err := errors.Join(logoffErrs...); err != nil {
 		return res, fmt.Errorf("logoff before wake_all_logon: %w", err)
+	}
+	if err := build(); err != nil {
+		return res, err
 	}
 	measure("wake_all_logon", func() (int, int, error, string) { return execute(miner.Run(0)) })
 	return res, nil
@@ -371,3 +408,10 @@ func forEachLimit(ctx context.Context, n, limit int, fn func(i int)) {
 }
 
 func runtimeCPUs() int { return runtime.NumCPU() }
+
+// closeDriver releases a driver's connections, for drivers that hold them.
+func closeDriver(m miner.Miner) {
+	if c, ok := m.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}

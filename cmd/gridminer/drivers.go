@@ -15,6 +15,7 @@ import (
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/miner/avalon"
 	"github.com/gridminer/gridminer/internal/miner/braiins"
+	"github.com/gridminer/gridminer/internal/miner/cgminer"
 	"github.com/gridminer/gridminer/internal/miner/luxos"
 	"github.com/gridminer/gridminer/internal/miner/whatsminer"
 	"github.com/gridminer/gridminer/internal/minersim"
@@ -32,6 +33,8 @@ type driverOpts struct {
 	GRPCPort int // Braiins OS public API port
 	V3Port   int // Whatsminer API v3 port
 	Timeout  time.Duration
+	// Buffers, when set, is shared by the CGMiner-RPC drivers of a fleet.
+	Buffers *cgminer.BufferPool
 }
 
 // host returns the host part of Addr.
@@ -67,18 +70,18 @@ func drivers() map[string]driverEntry {
 		},
 		"luxos": {
 			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
-				return luxos.New(ctx, luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log})
+				return luxos.New(ctx, luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log, Buffers: o.Buffers})
 			},
 			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
-				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log}, caps)
+				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log, Buffers: o.Buffers}, caps)
 			},
 		},
 		"avalon": {
 			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
-				return avalon.New(ctx, avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log})
+				return avalon.New(ctx, avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log, Buffers: o.Buffers})
 			},
 			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
-				return avalon.NewWithCapabilities(avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log}, caps)
+				return avalon.NewWithCapabilities(avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log, Buffers: o.Buffers}, caps)
 			},
 		},
 		"whatsminer": {
