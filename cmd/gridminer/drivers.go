@@ -13,12 +13,14 @@ import (
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/discovery"
 	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/miner/antminer"
 	"github.com/gridminer/gridminer/internal/miner/avalon"
 	"github.com/gridminer/gridminer/internal/miner/braiins"
 	"github.com/gridminer/gridminer/internal/miner/cgminer"
 	"github.com/gridminer/gridminer/internal/miner/luxos"
 	"github.com/gridminer/gridminer/internal/miner/whatsminer"
 	"github.com/gridminer/gridminer/internal/minersim"
+	"github.com/gridminer/gridminer/internal/minersim/antminersim"
 	"github.com/gridminer/gridminer/internal/minersim/avalonsim"
 	"github.com/gridminer/gridminer/internal/minersim/braiinssim"
 	"github.com/gridminer/gridminer/internal/minersim/whatsminersim"
@@ -76,6 +78,14 @@ func drivers() map[string]driverEntry {
 				return luxos.NewWithCapabilities(luxos.Config{Addr: o.Addr, Timeout: o.Timeout}, luxos.Deps{Clock: clk, Logger: log, Buffers: o.Buffers}, caps)
 			},
 		},
+		"antminer": {
+			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return antminer.New(ctx, antminerConfig(o), antminer.Deps{Clock: clk, Logger: log, Buffers: o.Buffers})
+			},
+			WithCaps: func(o driverOpts, caps miner.Capabilities, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
+				return antminer.NewWithCapabilities(antminerConfig(o), antminer.Deps{Clock: clk, Logger: log, Buffers: o.Buffers}, caps)
+			},
+		},
 		"avalon": {
 			New: func(ctx context.Context, o driverOpts, clk clock.Clock, log *slog.Logger) (miner.Miner, error) {
 				return avalon.New(ctx, avalon.Config{Addr: o.Addr, Timeout: o.Timeout}, avalon.Deps{Clock: clk, Logger: log, Buffers: o.Buffers})
@@ -95,6 +105,12 @@ func drivers() map[string]driverEntry {
 			},
 		},
 	}
+}
+
+// antminerConfig maps driver options to the stock Antminer driver: RPC
+// reads on Addr, control on the web port of the same host.
+func antminerConfig(o driverOpts) antminer.Config {
+	return antminer.Config{Addr: o.Addr, WebPort: o.WebPort, Username: o.User, Password: o.Password, Timeout: o.Timeout}
 }
 
 // braiinsConfig maps driver options to the Braiins OS driver, which speaks
@@ -155,6 +171,7 @@ func newDriver(ctx context.Context, name string, o driverOpts, clk clock.Clock, 
 func simDialects() map[string]minersim.Dialect {
 	return map[string]minersim.Dialect{
 		whatsminersim.Name: whatsminersim.New(whatsminersim.Config{}),
+		antminersim.Name:   antminersim.New(antminersim.Config{}),
 		avalonsim.Name:     avalonsim.New(),
 		braiinssim.Name:    braiinssim.New(braiinssim.Config{}),
 	}

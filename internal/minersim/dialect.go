@@ -15,10 +15,11 @@ import (
 // A dialect answers on the fleet's shared RPC port (the CGMiner-style TCP
 // port, 4028 on real machines) through ServeRPC, and on any further
 // listeners it names (a web server, a gRPC server, another TCP port),
-// which the fleet opens once for all miners and hands to ServeListener.
-// Those servers tell miners apart with Fleet.MinerAt on the local address
-// a client dialled, and apply the miner's network faults themselves
-// (Miner.Fault).
+// which the fleet opens once for all miners and hands to ServeListener,
+// passing on only connections from loopback peers to miners that speak
+// the dialect. Those servers tell miners apart with Fleet.MinerAt on the
+// local address a client dialled, and apply the miner's network faults
+// themselves (Miner.Fault).
 type Dialect interface {
 	// ServeRPC appends to out the complete reply (with its terminator, if
 	// any) to one request on the RPC port for miner u. A nil return closes
@@ -30,6 +31,28 @@ type Dialect interface {
 	// ServeListener serves ln, opened for the listener called name, until
 	// ctx ends; it returns nil then.
 	ServeListener(ctx context.Context, name string, ln net.Listener, f *Fleet) error
+}
+
+// dialectListener hands a dialect only the connections meant for it: from
+// a loopback peer, to the address of a miner that speaks the dialect. Any
+// other is closed at once, as a host with nothing on that port would be.
+type dialectListener struct {
+	net.Listener
+	f *Fleet
+	d Dialect
+}
+
+func (l dialectListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if u, ok := l.f.MinerAt(c.LocalAddr()); ok && u.dialect == l.d && LoopbackPeer(c.RemoteAddr()) {
+			return c, nil
+		}
+		c.Close()
+	}
 }
 
 // MinerAt returns the miner that a connection which arrived on local

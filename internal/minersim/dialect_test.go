@@ -93,6 +93,11 @@ func TestMixedDialects(t *testing.T) {
 	if st := m.Snapshot().State; st != miner.StateSleeping {
 		t.Errorf("toy miner after its listener slept it: %s", st)
 	}
+	// The toy listener is not the LuxOS miner's: a connection to it there is closed unanswered.
+	luxHost, _, _ := net.SplitHostPort(lux)
+	if got := ask(net.JoinHostPort(luxHost, strconv.Itoa(port)), "sleep\n"); got != "" {
+		t.Errorf("toy listener answered for the LuxOS miner: %q", got)
+	}
 	if l, _ := f.Miner(lux); l.Snapshot().State != miner.StateMining || l.Dialect() != "luxos" {
 		t.Errorf("luxos miner touched: %s %s", l.Snapshot().State, l.Dialect())
 	}

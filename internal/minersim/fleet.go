@@ -296,7 +296,8 @@ func (f *Fleet) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, e := range extras {
 		wg.Go(func() {
-			if err := f.extra[e.name].ServeListener(ctx, e.name, e.ln, f); err != nil {
+			d := f.extra[e.name]
+			if err := d.ServeListener(ctx, e.name, dialectListener{e.ln, f, d}, f); err != nil {
 				f.log.Error("minersim dialect listener", "listener", e.name, "err", err)
 			}
 		})
