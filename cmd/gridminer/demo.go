@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,21 +18,25 @@ import (
 	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/minersim"
+	"github.com/gridminer/gridminer/internal/minersim/antminersim"
+	"github.com/gridminer/gridminer/internal/minersim/braiinssim"
+	"github.com/gridminer/gridminer/internal/minersim/whatsminersim"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/site"
 )
 
 type demoOpts struct {
-	miners   int
-	speed    float64
-	forWall  time.Duration
-	db       string
-	http     string
-	seed     int64
-	start    string
-	onStop   string
-	capKW    float64
-	pollWall time.Duration
+	miners    int
+	speed     float64
+	forWall   time.Duration
+	db        string
+	http      string
+	seed      int64
+	start     string
+	onStop    string
+	capKW     float64
+	pollWall  time.Duration
+	firmwares []string
 }
 
 func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
@@ -41,7 +47,8 @@ func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
 		Long: `demo starts a simulated mining site on this machine and controls it live:
 
   - a virtual fleet (default 300 machines: Antminer S19j Pro, S19 XP and S21) on
-    loopback addresses 127.1.0.x, each speaking the LuxOS miner API over real TCP;
+    loopback addresses 127.1.0.x, speaking in turn the LuxOS, stock Antminer,
+    Whatsminer, Braiins OS and Avalon APIs over real TCP (--firmware to choose);
   - an embedded synthetic real-time price feed shaped like ERCOT's West hub
     (15-minute intervals) and embedded Bitcoin economics;
   - the controller: every interval it runs the machines whose breakeven beats the
@@ -71,6 +78,7 @@ cleanly: machines are left as --on-stop says and the store is flushed.`,
 	f.StringVar(&o.start, "start", "2024-06-10", "simulated start date (YYYY-MM-DD, midnight America/Chicago)")
 	f.StringVar(&o.onStop, "on-stop", "sleep", "state to leave machines in at exit: hold, sleep or run")
 	f.Float64Var(&o.capKW, "import-cap-kw", 0, "site import cap in kW (0 = none)")
+	f.StringSliceVar(&o.firmwares, "firmware", []string{"luxos", "antminer", "whatsminer", "braiins", "avalon"}, "firmwares the virtual miners speak, taken in turn")
 	return cmd
 }
 
@@ -110,7 +118,12 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 	// machines in their stop state before they disappear.
 	simCtx, stopSim := context.WithCancel(context.Background())
 	defer stopSim()
-	sim, err := minersim.New(minersim.Config{Miners: minersim.DefaultMix(o.miners), Clock: clk, Logger: log})
+	for _, fw := range o.firmwares {
+		if !slices.Contains(simFirmwares(), fw) {
+			return fmt.Errorf("--firmware %q: the simulator speaks %s", fw, strings.Join(simFirmwares(), ", "))
+		}
+	}
+	sim, err := minersim.New(minersim.Config{Miners: minersim.Mix(o.miners, o.firmwares), Clock: clk, Logger: log, Dialects: simDialects()})
 	if err != nil {
 		return fmt.Errorf("simulator: %w", err)
 	}
@@ -126,8 +139,13 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 
 	cfg := &config.File{}
 	cfg.Site = config.Site{Name: "demo", OnStop: o.onStop, ImportCapKW: o.capKW}
-	for _, a := range sim.Addrs() {
-		cfg.Miners = append(cfg.Miners, config.Miners{Driver: "luxos", Addr: a, Timeout: config.Duration(2 * time.Second)})
+	for i, a := range sim.Addrs() {
+		cfg.Miners = append(cfg.Miners, config.Miners{
+			Driver: o.firmwares[i%len(o.firmwares)], Addr: a, Timeout: config.Duration(2 * time.Second),
+			WebPort:  sim.ListenerPort(antminersim.WebListener),
+			GRPCPort: sim.ListenerPort(braiinssim.Listener),
+			V3Port:   sim.ListenerPort(whatsminersim.ListenerV3),
+		})
 	}
 	cfg.Price = config.Price{Type: "synthetic", Seed: o.seed}
 	cfg.Store.Path = db
@@ -151,8 +169,8 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 	if ctl.ln != nil {
 		addr = "http://" + ctl.ln.Addr().String() + "/api/v1/status"
 	}
-	fmt.Fprintf(out, "gridminer demo: %d virtual LuxOS miners on %s…, simulated from %s at %gx, store %s, status %s\n",
-		len(sim.Addrs()), sim.Addrs()[0], day.Format("2006-01-02 15:04 MST"), o.speed, db, addr)
+	fmt.Fprintf(out, "gridminer demo: %d virtual miners (%s) on %s…, simulated from %s at %gx, store %s, status %s\n",
+		len(sim.Addrs()), strings.Join(o.firmwares, ", "), sim.Addrs()[0], day.Format("2006-01-02 15:04 MST"), o.speed, db, addr)
 	p.header()
 	err = ctl.run(ctx)
 	stopSim()

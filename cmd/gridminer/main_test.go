@@ -215,23 +215,33 @@ func TestScanFindsTheSimulatedFleet(t *testing.T) {
 			ready <- line
 		}
 	}}
+	firmwares := []string{"luxos", "antminer", "whatsminer", "braiins", "avalon"}
 	done := make(chan error, 1)
-	go func() { done <- run(t, ctx, w, "sim", "--miners", "12", "--port", "0") }()
-	var port string
+	go func() {
+		done <- run(t, ctx, w, "sim", "--miners", "12", "--port", "0", "--firmware", strings.Join(firmwares, ","))
+	}()
+	var line string
 	select {
-	case line := <-ready:
-		port = regexp.MustCompile(`port=(\d+)`).FindStringSubmatch(line)[1]
+	case line = <-ready:
 	case err := <-done:
 		t.Fatalf("sim exited: %v", err)
 	}
+	field := func(k string) string {
+		m := regexp.MustCompile(`\b` + k + `=(\d+)`).FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("no %s on the ready line %q", k, line)
+		}
+		return m[1]
+	}
 	var out bytes.Buffer
 	cfgOut := filepath.Join(t.TempDir(), "miners.yaml")
-	if err := run(t, ctx, &out, "scan", "127.1.0.0/28", "--rpc-port", port, "--web-port", "1", "--grpc-port", "1", "--json", "--config-out", cfgOut); err != nil {
+	if err := run(t, ctx, &out, "scan", "127.1.0.0/28", "--rpc-port", field("port"), "--web-port", field("antminer-web"),
+		"--grpc-port", field("braiins-grpc"), "--json", "--config-out", cfgOut); err != nil {
 		t.Fatal(err)
 	}
 	var rows []struct {
-		Host, Driver, Model, State string
-		Hashrate                   float64 `json:"hashrate_ths"`
+		Host, Driver, Model, State, Error string
+		Hashrate                          float64 `json:"hashrate_ths"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &rows); err != nil {
 		t.Fatalf("scan JSON: %v\n%s", err, out.String())
@@ -239,8 +249,12 @@ func TestScanFindsTheSimulatedFleet(t *testing.T) {
 	if len(rows) != 12 {
 		t.Fatalf("found %d miners in 127.1.0.0/28, want the 12 simulated", len(rows))
 	}
-	for _, r := range rows {
-		if r.Driver != "luxos" || r.Model == "" || r.State != "mining" || r.Hashrate <= 0 {
+	for i, r := range rows {
+		// The simulator gives miner i (127.1.0.i+1) firmware i mod 5.
+		if want := firmwares[i%len(firmwares)]; r.Driver != want {
+			t.Errorf("%s identified as %q, want %q", r.Host, r.Driver, want)
+		}
+		if r.Model == "" || r.State != "mining" || r.Hashrate <= 0 || r.Error != "" {
 			t.Errorf("row %+v", r)
 		}
 	}
@@ -248,8 +262,15 @@ func TestScanFindsTheSimulatedFleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(string(b), "driver: luxos"); got != 12 {
+	if got := strings.Count(string(b), "driver: "); got != 12 {
 		t.Errorf("--config-out has %d miners, want 12:\n%s", got, b)
+	}
+	// The block is a valid site file that reaches every miner.
+	site := filepath.Join(t.TempDir(), "site.yaml")
+	os.WriteFile(site, append(b, []byte("http:\n  listen: \"off\"\n")...), 0o600)
+	out.Reset()
+	if err := run(t, ctx, &out, "check-config", site); err != nil || !strings.Contains(out.String(), "ok (12 miners") {
+		t.Errorf("check-config of the scanned block: %v %s", err, out.String())
 	}
 	cancel()
 	<-done

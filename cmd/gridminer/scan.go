@@ -89,7 +89,7 @@ terminal and nothing in a pipe.`,
 			wg.Wait()
 			out := cmd.OutOrStdout()
 			if configOut != "" {
-				if err := writeMinersBlock(configOut, rows); err != nil {
+				if err := writeMinersBlock(configOut, rows, cfg); err != nil {
 					return err
 				}
 			}
@@ -166,8 +166,9 @@ func printScan(w io.Writer, rows []scanRow) {
 	}
 }
 
-// writeMinersBlock writes the rows as a site file's miners: section.
-func writeMinersBlock(path string, rows []scanRow) error {
+// writeMinersBlock writes the rows as a site file's miners: section,
+// with the ports the scan used where they are not the defaults.
+func writeMinersBlock(path string, rows []scanRow, cfg discovery.Config) error {
 	var b strings.Builder
 	b.WriteString("# written by gridminer scan; merge into a site file\nminers:\n")
 	for _, r := range rows {
@@ -178,7 +179,16 @@ func writeMinersBlock(path string, rows []scanRow) error {
 		if addr == "" {
 			continue
 		}
+		if r.RPCAddr == "" {
+			addr = net.JoinHostPort(r.Host, strconv.Itoa(cfg.RPCPort)) // the site file names machines by their RPC address
+		}
 		fmt.Fprintf(&b, "  - driver: %s  # %s %s\n    addr: %s\n", r.Driver, r.Make, r.Model, addr)
+		if r.Driver == "antminer" && cfg.WebPort != 80 {
+			fmt.Fprintf(&b, "    web_port: %d\n", cfg.WebPort)
+		}
+		if r.Driver == "braiins" && cfg.GRPCPort != 50051 {
+			fmt.Fprintf(&b, "    grpc_port: %d\n", cfg.GRPCPort)
+		}
 	}
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return fmt.Errorf("--config-out: %w", err)

@@ -525,6 +525,10 @@ func (s *Site) execute(ctx context.Context, cmds []fleet.Command, why string) {
 		return
 	}
 	outs := fleet.Execute(ctx, s.deps.Fleet, cmds, s.cfg.Exec)
+	if ctx.Err() != nil {
+		s.log.Info("commands cut short: the controller is stopping", "why", why, "count", len(cmds))
+		return
+	}
 	failed := 0
 	for _, o := range outs {
 		if o.Err != nil {
