@@ -186,8 +186,9 @@ func ParseJoined(b []byte) (map[string]Reply, error) {
 // miner.ErrProtocol.
 func Unmarshal(b []byte, v any) error {
 	b = trimTail(b)
-	err := json.Unmarshal(b, v)
-	if err == nil {
+	// bmminer's stats always carry "}{" between objects: repair first
+	// rather than parse twice. Anything else gets the strict parse first.
+	if !bytes.Contains(b, []byte("}{")) && json.Unmarshal(b, v) == nil {
 		return nil
 	}
 	fixed, serr := Sanitize(b)
