@@ -198,3 +198,6 @@ type statusWire struct {
 	BtMinerOff    string `json:"btmineroff"`
 	PowerLimitSet string `json:"power_limit_set"`
 }
+
+// off reports whether the miner says it is powered off.
+func (sw statusWire) off() bool { return sw.MinerOff == "true" || sw.BtMinerOff == "true" }

@@ -81,9 +81,16 @@ func (m *Miner) fetchToken(ctx context.Context) (*v2Token, error) {
 	if err := json.Unmarshal(msg, &t); err != nil || t.Salt == "" || t.NewSalt == "" || t.Time == "" {
 		return nil, fmt.Errorf("get_token: reply without salt, newsalt and time: %w", miner.ErrProtocol)
 	}
-	tok := &v2Token{V2Token: btcrypt.DeriveV2(m.cfg.Password, t.Salt, t.NewSalt, t.Time), at: m.wall.Now()}
+	m.mu.Lock()
+	hash, ok := m.pwHash, m.pwSalt == t.Salt && m.pwHash != ""
+	m.mu.Unlock()
+	if !ok {
+		hash = btcrypt.MD5CryptHash(m.cfg.Password, t.Salt)
+	}
+	tok := &v2Token{V2Token: btcrypt.DeriveV2FromHash(hash, t.NewSalt, t.Time), at: m.wall.Now()}
 	m.mu.Lock()
 	m.token = tok
+	m.pwSalt, m.pwHash = t.Salt, hash
 	m.mu.Unlock()
 	return tok, nil
 }
@@ -215,6 +222,7 @@ func (m *Miner) statusV2(ctx context.Context, caps miner.Capabilities) (miner.St
 	}
 	m.mu.Lock()
 	pct := m.percent
+	m.known = knownState{at: m.wall.Now(), off: sw.off()}
 	m.mu.Unlock()
 	return buildStatusV2(sum, devs, sw, caps, pct), nil
 }
@@ -252,7 +260,7 @@ func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.C
 		}
 		st.TempMaxC = max(st.TempMaxC, d.ChipTempMax, d.Temperature)
 	}
-	off := sw.MinerOff == "true" || sw.BtMinerOff == "true"
+	off := sw.off()
 	switch {
 	case off && st.Power > max(2*caps.SleepPower, caps.NominalPower/20):
 		st.State = miner.StateRampingDown
@@ -268,22 +276,32 @@ func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.C
 }
 
 // applyV2 wakes a sleeping miner (power_on), then sets the power percent.
+// Whether the miner is off comes from a status read, or from the known
+// state when this driver's own recent read or command says so.
 func (m *Miner) applyV2(ctx context.Context, caps miner.Capabilities, target energy.Power) error {
-	msg, err := m.readV2(ctx, "status")
-	if err != nil {
-		return m.errf("read status", err)
+	k, fresh := m.recall()
+	off := k.off
+	if !fresh {
+		msg, err := m.readV2(ctx, "status")
+		if err != nil {
+			return m.errf("read status", err)
+		}
+		var sw statusWire
+		if err := json.Unmarshal(msg, &sw); err != nil {
+			return m.errf("read status", fmt.Errorf("%w: %w", err, miner.ErrProtocol))
+		}
+		off = sw.off()
 	}
-	var sw statusWire
-	if err := json.Unmarshal(msg, &sw); err != nil {
-		return m.errf("read status", fmt.Errorf("%w: %w", err, miner.ErrProtocol))
-	}
-	if sw.MinerOff == "true" || sw.BtMinerOff == "true" {
+	if off {
 		if _, err := m.writeV2(ctx, "power_on"); err != nil {
+			m.forget()
 			return m.errf("power_on", err)
 		}
 	}
+	m.remember(false)
 	pct := percentFor(target, caps.MaxPower, m.cfg.MinPercent)
 	if _, err := m.writeV2(ctx, "set_power_pct", "percent", strconv.Itoa(pct)); err != nil {
+		m.forget()
 		return m.errf("set_power_pct "+strconv.Itoa(pct), err)
 	}
 	m.mu.Lock()

@@ -113,6 +113,42 @@ type Miner struct {
 	token   *v2Token
 	salt    string // v3 salt
 	percent int    // last set_power_pct this driver applied (v2); 0 = none
+	// pwSalt and pwHash cache MD5CryptHash(password, pwSalt), the part
+	// of a v2 token that depends only on the miner's stable salt.
+	pwSalt, pwHash string
+	known          knownState
+}
+
+// knownState is what the miner last told this driver about its power
+// state (from a status read or an accepted power_off/power_on), so
+// Apply can skip re-reading it. It is trusted for knownMaxAge of wall
+// time: the state changes only by command, and a stale guess is caught by
+// the caller's read-back and corrected on the next attempt.
+type knownState struct {
+	at  time.Time // wall time; zero = nothing known
+	off bool
+}
+
+const knownMaxAge = 10 * time.Second
+
+func (m *Miner) remember(off bool) {
+	m.mu.Lock()
+	m.known = knownState{at: m.wall.Now(), off: off}
+	m.mu.Unlock()
+}
+
+func (m *Miner) forget() {
+	m.mu.Lock()
+	m.known = knownState{}
+	m.mu.Unlock()
+}
+
+// recall returns the known state if it is fresh.
+func (m *Miner) recall() (knownState, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.known
+	return k, !k.at.IsZero() && m.wall.Now().Sub(k.at) < knownMaxAge
 }
 
 // New reads the miner's identity and power limit to learn its
@@ -301,8 +337,12 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 		if api == APIV3 {
 			return m.wrap("set.miner.service stop", m.writeV3(ctx, "set.miner.service", "stop"))
 		}
-		_, err := m.writeV2(ctx, "power_off", "respbefore", "true")
-		return m.wrap("power_off", err)
+		if _, err := m.writeV2(ctx, "power_off", "respbefore", "true"); err != nil {
+			m.forget()
+			return m.errf("power_off", err)
+		}
+		m.remember(true)
+		return nil
 	case miner.ModeRun:
 	default:
 		return m.errf("apply", fmt.Errorf("mode %q: %w", sp.Mode, miner.ErrUnsupported))
@@ -365,6 +405,7 @@ func (m *Miner) AdjustPowerLimit(ctx context.Context, limit energy.Power) error 
 	m.caps.MaxPower = limit
 	m.caps.MinPower = limit * energy.Power(m.cfg.MinPercent) / 100
 	m.percent = 0
+	m.known = knownState{} // v2 reboots to apply it
 	m.mu.Unlock()
 	return nil
 }

@@ -15,6 +15,7 @@
 package whatsminersim
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"math"
@@ -73,6 +74,7 @@ type Dialect struct {
 // unit is one miner's protocol state.
 type unit struct {
 	salt, v3salt string
+	hash         string // MD5CryptHash(password, salt), kept so a token costs one MD5-crypt
 	key          [32]byte
 	tokens       []issued
 	next         uint64
@@ -117,7 +119,8 @@ func (d *Dialect) state(u *minersim.Miner) *unit {
 	if !ok {
 		id := u.Identity()
 		s = &unit{salt: saltOf("v2" + id.MAC + id.Serial), v3salt: saltOf("v3" + id.MAC + id.Serial)}
-		s.key = btcrypt.DeriveV2(d.cfg.Password, s.salt, "x", "0").Key
+		s.hash = btcrypt.MD5CryptHash(d.cfg.Password, s.salt)
+		s.key = sha256.Sum256([]byte(s.hash))
 		d.units[u] = s
 	}
 	return s
@@ -170,7 +173,10 @@ func (r request) str(k string) string {
 
 // ServeRPC answers one API v2 request.
 func (d *Dialect) ServeRPC(u *minersim.Miner, in, out []byte) []byte {
-	in = []byte(strings.TrimRight(string(in), "\x00\r\n\t "))
+	in = bytes.TrimRight(in, "\x00\r\n\t ")
+	if b, ok := d.fastRPC(u, in, out); ok {
+		return b
+	}
 	var req request
 	if err := json.Unmarshal(in, &req); err != nil {
 		return appendJSON(out, btReply("E", 23, "invalid json", u))
@@ -233,7 +239,7 @@ func (d *Dialect) issueToken(u *minersim.Miner) any {
 	s.next++
 	newsalt := saltOf(s.salt + strconv.FormatUint(s.next, 10))
 	tm := strconv.FormatInt(now.Unix()%10000, 10)
-	s.tokens = append(s.tokens, issued{sign: btcrypt.DeriveV2(d.cfg.Password, s.salt, newsalt, tm).Sign, at: now})
+	s.tokens = append(s.tokens, issued{sign: btcrypt.DeriveV2FromHash(s.hash, newsalt, tm).Sign, at: now})
 	return btReplyMsg(134, map[string]string{"time": tm, "salt": s.salt, "newsalt": newsalt}, u)
 }
 

@@ -122,7 +122,14 @@ type V2Token struct {
 // DeriveV2 derives the v2 key and sign from the admin password and the
 // salt, newsalt and time fields of a get_token reply.
 func DeriveV2(password, salt, newsalt, time string) V2Token {
-	hash := MD5CryptHash(password, salt)
+	return DeriveV2FromHash(MD5CryptHash(password, salt), newsalt, time)
+}
+
+// DeriveV2FromHash is DeriveV2 from the password hash,
+// MD5CryptHash(password, salt), which depends only on the password and the
+// miner's salt: a client or miner that keeps it computes one MD5-crypt per
+// token instead of two.
+func DeriveV2FromHash(hash, newsalt, time string) V2Token {
 	return V2Token{Key: sha256.Sum256([]byte(hash)), Sign: MD5CryptHash(hash+time, newsalt)}
 }
 

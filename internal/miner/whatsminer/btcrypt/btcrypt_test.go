@@ -68,3 +68,22 @@ func TestV3Token(t *testing.T) {
 }
 
 const v3Want = "fhp2TAJF"
+
+func BenchmarkMD5Crypt(b *testing.B) {
+	for b.Loop() {
+		MD5Crypt("s3cret", "BQ5hoXV9")
+	}
+}
+
+func BenchmarkDeriveV2(b *testing.B) {
+	for b.Loop() {
+		DeriveV2("admin", "BQ5hoXV9", "jW2kTq7e", "3419")
+	}
+}
+
+func TestDeriveV2FromHash(t *testing.T) {
+	want := DeriveV2("admin", "BQ5hoXV9", "jW2kTq7e", "3419")
+	if got := DeriveV2FromHash(MD5CryptHash("admin", "BQ5hoXV9"), "jW2kTq7e", "3419"); got != want {
+		t.Errorf("DeriveV2FromHash = %+v, want %+v", got, want)
+	}
+}
