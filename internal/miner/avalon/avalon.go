@@ -81,10 +81,25 @@ type Miner struct {
 	lead   int64 // seconds
 
 	io   sync.Mutex // one request at a time to the miner
-	mu   sync.Mutex // guards caps and last
+	mu   sync.Mutex // guards caps, last and seen
 	caps miner.Capabilities
 	last command
+	seen seen
 }
+
+// seen is what the driver last read from the miner: its clock and its
+// soft-off flag, and the driver's clock when the reply arrived.
+type seen struct {
+	when int64 // the miner's clock (STATUS When), unix seconds
+	off  bool  // SoftOFF[1] or "In Idle"
+	at   time.Time
+	ok   bool
+}
+
+// seenWindow bounds how old a reading may be for Apply to take the
+// miner's clock from it (its When plus the time elapsed since, on
+// Deps.Clock) instead of reading estats again.
+const seenWindow = 10 * time.Second
 
 // command is the last soft power command this driver sent: its action
 // and the miner-clock unix second it is scheduled for.
@@ -195,7 +210,38 @@ func (m *Miner) read(ctx context.Context) (reading, error) {
 	if err != nil {
 		return reading{}, err
 	}
-	return parseReading(body)
+	rd, err := parseReading(body)
+	if err != nil {
+		return reading{}, err
+	}
+	m.mu.Lock()
+	m.seen = seen{when: rd.when, off: rd.e.SoftOff || rd.e.WorkState == "In Idle", at: m.clock.Now(), ok: true}
+	m.mu.Unlock()
+	return rd, nil
+}
+
+// recentClock returns the miner's clock estimated from a reading at most
+// seenWindow old, when that reading says the miner is not where action
+// takes it and no command of the driver's can still be pending: then a
+// fresh read would lead Apply to send action too (with a When at most a
+// second or so later, see Apply). ok is false otherwise.
+func (m *Miner) recentClock(action string) (when int64, last command, ok bool) {
+	now := m.clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	sn, last := m.seen, m.last
+	if !sn.ok || sn.off == (action == "softoff") {
+		return 0, last, false
+	}
+	d := now.Sub(sn.at)
+	if d < 0 || d >= seenWindow {
+		return 0, last, false
+	}
+	when = sn.when + int64(d/time.Second)
+	if last.action != "" && when <= last.at {
+		return 0, last, false // a command may be pending: read afresh
+	}
+	return when, last, true
 }
 
 // Status reads summary and estats in one joined request.
@@ -301,7 +347,15 @@ func stateOf(rd reading, caps miner.Capabilities, last command) miner.State {
 
 // Apply sleeps the miner (softoff) or runs it at nominal (softon). It
 // first reads estats for the miner's clock and soft-off flag, and sends
-// nothing when the miner is already where it should be. A power target
+// nothing when the miner is already where it should be. When the driver
+// read the miner less than seenWindow ago (a Status, typically the poll
+// before a dispatch) and that reading says the command is needed and none
+// of the driver's commands can be pending, it skips the read: the miner's
+// clock is that reading's When plus the time since on Deps.Clock (at most
+// about a second behind the miner's, so a command with Lead 0 still acts
+// at once), and the command is sent as a fresh read would have sent it,
+// or, should the miner have changed state since, sent redundantly (soft
+// power commands are idempotent). A power target
 // below nominal is ErrUnsupported (see the package comment); one at or
 // above nominal runs at nominal.
 func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
@@ -318,18 +372,23 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	default:
 		return m.errf("apply", fmt.Errorf("mode %q: %w", sp.Mode, miner.ErrUnsupported))
 	}
-	rd, err := m.read(ctx)
-	if err != nil {
-		return m.errf("apply "+sp.String()+": read state", err)
+	when, last, known := m.recentClock(action)
+	pendingOpposite := false
+	if !known {
+		rd, err := m.read(ctx)
+		if err != nil {
+			return m.errf("apply "+sp.String()+": read state", err)
+		}
+		_, last = m.snapshot()
+		when = rd.when
+		off := rd.e.SoftOff || rd.e.WorkState == "In Idle"
+		pendingOpposite = last.action != "" && last.action != action && rd.when < last.at
+		pendingSame := last.action == action && rd.when < last.at
+		if pendingSame || (!pendingOpposite && off == (action == "softoff")) {
+			return nil
+		}
 	}
-	_, last := m.snapshot()
-	off := rd.e.SoftOff || rd.e.WorkState == "In Idle"
-	pendingOpposite := last.action != "" && last.action != action && rd.when < last.at
-	pendingSame := last.action == action && rd.when < last.at
-	if pendingSame || (!pendingOpposite && off == (action == "softoff")) {
-		return nil
-	}
-	ts := rd.when + m.lead
+	ts := when + m.lead
 	if pendingOpposite && ts <= last.at {
 		ts = last.at + 1 // after the command it overrides (ASSUMED: one schedule per action)
 	}
@@ -343,6 +402,7 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	}
 	m.mu.Lock()
 	m.last = command{action: action, at: ts}
+	m.seen.ok = false // the command may change what was seen
 	m.mu.Unlock()
 	m.log.Debug("soft power command accepted", "action", action, "at", ts)
 	return nil

@@ -155,6 +155,11 @@ func num(raw map[string]string, k string) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	return numVal(v)
+}
+
+// numVal parses v as a finite non-negative number.
+func numVal(v string) (float64, bool) {
 	x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 	if err != nil || !finite(x) || x < 0 {
 		return 0, false
@@ -238,8 +243,18 @@ func decodeEstats(r cgminer.Reply) (Estats, int64, error) {
 	return ParseEstats(strings.Join(parts, " ")), elapsed, nil
 }
 
-// parseReading parses the JSON reply to "summary+estats".
+// parseReading parses the JSON reply to "summary+estats": the fast path
+// (fastparse.go) when it handles the reply, else the reference.
 func parseReading(body []byte) (reading, error) {
+	if rd, ok := parseReadingFast(body); ok {
+		return rd, nil
+	}
+	return parseReadingReference(body)
+}
+
+// parseReadingReference parses the JSON reply to "summary+estats" with
+// encoding/json; it defines what a reply means.
+func parseReadingReference(body []byte) (reading, error) {
 	rs, err := cgminer.ParseJoined(body)
 	if err != nil {
 		return reading{}, err

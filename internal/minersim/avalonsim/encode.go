@@ -106,7 +106,17 @@ func appendJSONObj(b []byte, fs []field) []byte {
 	return append(b, '}')
 }
 
+// appendJSONString appends v quoted as encoding/json does. Plain
+// printable ASCII without '"', '\\', '<', '>' or '&' (every key and
+// nearly every value) is copied as is; anything else goes to json.Marshal.
 func appendJSONString(b []byte, v string) []byte {
-	q, _ := json.Marshal(v) // a string always marshals
-	return append(b, q...)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(v) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
 }
