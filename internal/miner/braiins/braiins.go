@@ -71,6 +71,9 @@ type Deps struct {
 	// DialOptions are appended to the driver's (insecure credentials), for
 	// tests; optional.
 	DialOptions []grpc.DialOption
+	// Wall times how long known state is trusted (see Apply). Default the
+	// wall clock; it stays wall time when Clock runs accelerated.
+	Wall clock.Clock
 }
 
 // Miner is one Braiins OS machine. It is safe for concurrent use; writes
@@ -81,6 +84,7 @@ type Miner struct {
 	pass    string
 	timeout time.Duration
 	clock   clock.Clock
+	wall    clock.Clock
 	log     *slog.Logger
 	conn    *grpc.ClientConn
 
@@ -93,9 +97,73 @@ type Miner struct {
 
 	writeMu sync.Mutex // one Apply at a time
 	loginMu sync.Mutex // one Login at a time
-	mu      sync.Mutex // guards token and caps
+	mu      sync.Mutex // guards token, caps and known
 	token   string
 	caps    miner.Capabilities
+	known   knownState
+	writes  uint64 // commands sent, so a Status that overlapped one does not overwrite what it taught
+}
+
+// knownState is what the miner last told this driver about whether it is
+// paused and its power target (from a Status or an accepted command), so
+// Apply can skip a resume or a target it would not change. It is trusted
+// for knownMaxAge of wall time: these change only by command, and a stale
+// guess is caught by the caller's read-back (a Status, which refreshes it)
+// and corrected on the next attempt.
+type knownState struct {
+	at     time.Time // wall time; zero = nothing known
+	paused bool      // paused, suspended or ramping down; false = mining
+	target uint64    // power target in watts; 0 = unknown
+}
+
+const knownMaxAge = 10 * time.Second
+
+// remember records what a command taught.
+func (m *Miner) remember(f func(k *knownState)) {
+	m.mu.Lock()
+	f(&m.known)
+	m.known.at = m.wall.Now()
+	m.writes++
+	m.mu.Unlock()
+}
+
+// forget drops the known state after a command failed (it may or may not
+// have been carried out).
+func (m *Miner) forget() {
+	m.mu.Lock()
+	m.known = knownState{}
+	m.writes++
+	m.mu.Unlock()
+}
+
+// writeCount returns the number of commands remembered or forgotten so far.
+func (m *Miner) writeCount() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes
+}
+
+// observe records what a Status read (started after writes commands)
+// taught, unless a command has been sent since.
+func (m *Miner) observe(writes uint64, k knownState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.writes != writes {
+		return
+	}
+	if k.at.IsZero() {
+		m.known = knownState{}
+		return
+	}
+	m.known = k
+}
+
+// recall returns the known state if it is fresh.
+func (m *Miner) recall() (knownState, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.known
+	return k, !k.at.IsZero() && m.wall.Now().Sub(k.at) < knownMaxAge
 }
 
 // New logs in and reads the miner's details and constraints to learn its
@@ -136,6 +204,10 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	if deps.Clock == nil {
 		return nil, fmt.Errorf("braiins %s: deps: clock is nil", addr)
 	}
+	wall := deps.Wall
+	if wall == nil {
+		wall = clock.Real{}
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -148,7 +220,17 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	if user == "" {
 		user = DefaultUser
 	}
-	opts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, deps.DialOptions...)
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// A fixed flow-control window turns off grpc-go's bandwidth
+		// estimator, which pings the miner after most bursts of replies:
+		// the replies are a few hundred bytes, far below the window.
+		grpc.WithInitialWindowSize(windowSize),
+		grpc.WithInitialConnWindowSize(windowSize),
+		// Small buffers: a fleet holds one connection per miner.
+		grpc.WithReadBufferSize(bufferSize),
+		grpc.WithWriteBufferSize(bufferSize),
+	}, deps.DialOptions...)
 	// passthrough: the address is dialled as given, with no DNS resolver
 	// round trip in the way of the per-call deadlines.
 	conn, err := grpc.NewClient("passthrough:///"+addr, opts...)
@@ -157,7 +239,7 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	}
 	return &Miner{
 		addr: addr, user: user, pass: cfg.Password, timeout: timeout,
-		clock: deps.Clock, log: log.With("miner", addr, "driver", Name), conn: conn,
+		clock: deps.Clock, wall: wall, log: log.With("miner", addr, "driver", Name), conn: conn,
 		auth:    bospb.NewAuthenticationServiceClient(conn),
 		actions: bospb.NewActionsServiceClient(conn),
 		perf:    bospb.NewPerformanceServiceClient(conn),
@@ -209,6 +291,14 @@ func (m *Miner) learnCaps(ctx context.Context) error {
 	m.mu.Unlock()
 	return nil
 }
+
+// windowSize is the HTTP/2 flow-control window (grpc-go's default
+// initial one, and the least it accepts); bufferSize the read and write
+// buffers of a connection.
+const (
+	windowSize = 64 << 10
+	bufferSize = 8 << 10
+)
 
 // call runs one unary RPC under the per-call deadline with the cached
 // token (logging in first if there is none); on Unauthenticated it logs
@@ -293,44 +383,98 @@ func (m *Miner) login(ctx context.Context) (string, error) {
 }
 
 // Status reads details, stats, tuner state, hashboards and cooling state
-// (five calls on one connection, made concurrently).
+// (five calls on one connection, made concurrently under one deadline).
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
 	if !m.capsKnown() {
 		if err := m.learnCaps(ctx); err != nil {
 			return miner.Status{}, err
 		}
 	}
-	var (
-		w    wire
-		errs [5]error
-		wg   sync.WaitGroup
-	)
-	wg.Go(func() {
-		w.details, errs[0] = call(ctx, m, "get miner details", m.miners.GetMinerDetails, &bospb.GetMinerDetailsRequest{})
-	})
-	wg.Go(func() {
-		w.stats, errs[1] = call(ctx, m, "get miner stats", m.miners.GetMinerStats, &bospb.GetMinerStatsRequest{})
-	})
-	wg.Go(func() {
-		w.tuner, errs[2] = call(ctx, m, "get tuner state", m.perf.GetTunerState, &bospb.GetTunerStateRequest{})
-	})
-	wg.Go(func() {
-		w.boards, errs[3] = call(ctx, m, "get hashboards", m.miners.GetHashboards, &bospb.GetHashboardsRequest{})
-	})
-	wg.Go(func() {
-		w.cooling, errs[4] = call(ctx, m, "get cooling state", m.cooling.GetCoolingState, &bospb.GetCoolingStateRequest{})
-	})
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return miner.Status{}, err // the first in call order
+	writes := m.writeCount()
+	var w wire
+	calls := [...]struct {
+		op string
+		do func(ctx context.Context) error
+	}{
+		{"get miner details", func(ctx context.Context) (err error) {
+			w.details, err = m.miners.GetMinerDetails(ctx, &bospb.GetMinerDetailsRequest{})
+			return err
+		}},
+		{"get miner stats", func(ctx context.Context) (err error) {
+			w.stats, err = m.miners.GetMinerStats(ctx, &bospb.GetMinerStatsRequest{})
+			return err
+		}},
+		{"get tuner state", func(ctx context.Context) (err error) {
+			w.tuner, err = m.perf.GetTunerState(ctx, &bospb.GetTunerStateRequest{})
+			return err
+		}},
+		{"get hashboards", func(ctx context.Context) (err error) {
+			w.boards, err = m.miners.GetHashboards(ctx, &bospb.GetHashboardsRequest{})
+			return err
+		}},
+		{"get cooling state", func(ctx context.Context) (err error) {
+			w.cooling, err = m.cooling.GetCoolingState(ctx, &bospb.GetCoolingStateRequest{})
+			return err
+		}},
+	}
+	tok, err := m.session(ctx, "")
+	if err != nil {
+		return miner.Status{}, m.errf(calls[0].op, err)
+	}
+	var errs [len(calls)]error
+	func() {
+		cctx, cancel := context.WithTimeout(ctx, m.timeout)
+		defer cancel()
+		cctx = metadata.AppendToOutgoingContext(cctx, authHeader, tok)
+		var wg sync.WaitGroup
+		for i := 1; i < len(calls); i++ {
+			wg.Go(func() { errs[i] = calls[i].do(cctx) })
 		}
+		errs[0] = calls[0].do(cctx)
+		wg.Wait()
+	}()
+	// Calls whose token was rejected are made again once, after one
+	// shared login; errors are reported in call order.
+	var fresh string
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		if isUnauthenticated(err) {
+			if fresh == "" {
+				m.log.Debug("token rejected, logging in again", "op", calls[i].op)
+				var lerr error
+				if fresh, lerr = m.session(ctx, tok); lerr != nil {
+					return miner.Status{}, m.errf(calls[i].op, lerr)
+				}
+			}
+			err = func() error {
+				cctx, cancel := context.WithTimeout(ctx, m.timeout)
+				defer cancel()
+				return calls[i].do(metadata.AppendToOutgoingContext(cctx, authHeader, fresh))
+			}()
+			if err == nil {
+				continue
+			}
+		}
+		return miner.Status{}, m.errf(calls[i].op, mapErr(ctx, err))
 	}
 	st, err := statusFrom(w, m.Capabilities())
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)
 	}
 	st.Time = m.clock.Now()
+	var k knownState
+	switch w.details.GetStatus() {
+	case bospb.MinerStatus_MINER_STATUS_NORMAL, bospb.MinerStatus_MINER_STATUS_RESTRICTED,
+		bospb.MinerStatus_MINER_STATUS_PAUSED:
+		k = knownState{
+			at:     m.wall.Now(),
+			paused: w.details.GetStatus() == bospb.MinerStatus_MINER_STATUS_PAUSED,
+			target: w.tuner.GetPowerTargetModeState().GetCurrentTarget().GetWatt(),
+		}
+	}
+	m.observe(writes, k)
 	return st, nil
 }
 
@@ -342,13 +486,22 @@ const saveAction = bospb.SaveAction_SAVE_ACTION_SAVE_AND_APPLY
 // (a no-op when mining) and then sets the power target, or the default
 // target for Run(0). A target outside the tuner's range is ErrUnsupported,
 // checked before any call.
+//
+// When a Status or command of the last knownMaxAge (wall time) showed the
+// machine mining, the resume is skipped; when it showed the target in
+// effect already equal to the one asked for (for Run(0), the tuner's
+// default), setting it is skipped.
 func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	m.writeMu.Lock()
 	defer m.writeMu.Unlock()
 	switch sp.Mode {
 	case miner.ModeSleep:
-		_, err := call(ctx, m, "pause mining", m.actions.PauseMining, &bospb.PauseMiningRequest{})
-		return err
+		if _, err := call(ctx, m, "pause mining", m.actions.PauseMining, &bospb.PauseMiningRequest{}); err != nil {
+			m.forget()
+			return err
+		}
+		m.remember(func(k *knownState) { k.paused = true })
+		return nil
 	case miner.ModeRun:
 	default:
 		return m.errf("apply", fmt.Errorf("mode %q: %w", sp.Mode, miner.ErrUnsupported))
@@ -360,17 +513,44 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	if sp.Power > 0 && caps.MaxPower > 0 && (sp.Power < caps.MinPower || sp.Power > caps.MaxPower) {
 		return m.errf("apply "+sp.String(), fmt.Errorf("outside the tuner's range %v-%v: %w", caps.MinPower, caps.MaxPower, miner.ErrUnsupported))
 	}
-	if _, err := call(ctx, m, "resume mining", m.actions.ResumeMining, &bospb.ResumeMiningRequest{}); err != nil {
-		return err
+	k, fresh := m.recall()
+	if !fresh {
+		k = knownState{paused: true} // unknown: resume, and set the target
 	}
+	if k.paused {
+		if _, err := call(ctx, m, "resume mining", m.actions.ResumeMining, &bospb.ResumeMiningRequest{}); err != nil {
+			m.forget()
+			return err
+		}
+		m.remember(func(kn *knownState) { kn.paused, kn.target = false, k.target })
+	}
+	want := wattsOf(sp.Power)
 	if sp.Power == 0 {
-		_, err := call(ctx, m, "set default power target", m.perf.SetDefaultPowerTarget, &bospb.SetDefaultPowerTargetRequest{SaveAction: saveAction})
+		want = wattsOf(caps.NominalPower)
+	}
+	if k.target != 0 && k.target == want {
+		return nil
+	}
+	var (
+		resp *bospb.SetPowerTargetResponse
+		err  error
+	)
+	if sp.Power == 0 {
+		resp, err = call(ctx, m, "set default power target", m.perf.SetDefaultPowerTarget, &bospb.SetDefaultPowerTargetRequest{SaveAction: saveAction})
+	} else {
+		resp, err = call(ctx, m, "set power target "+sp.Power.String(), m.perf.SetPowerTarget, &bospb.SetPowerTargetRequest{
+			SaveAction: saveAction, PowerTarget: &bospb.Power{Watt: want},
+		})
+	}
+	if err != nil {
+		m.forget()
 		return err
 	}
-	_, err := call(ctx, m, "set power target "+sp.Power.String(), m.perf.SetPowerTarget, &bospb.SetPowerTargetRequest{
-		SaveAction: saveAction, PowerTarget: &bospb.Power{Watt: wattsOf(sp.Power)},
-	})
-	return err
+	if got := resp.GetPowerTarget().GetWatt(); got != 0 {
+		want = got
+	}
+	m.remember(func(kn *knownState) { kn.paused, kn.target = false, want })
+	return nil
 }
 
 // SetQuickRamping sets how fast the miner powers up on resume (up) and

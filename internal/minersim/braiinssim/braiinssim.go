@@ -37,6 +37,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
+	"runtime"
 	"sync"
 	"time"
 
@@ -138,6 +139,17 @@ func (d *Dialect) ServeListener(ctx context.Context, name string, ln net.Listene
 	srv := grpc.NewServer(
 		grpc.UnaryInterceptor(d.intercept(f)),
 		grpc.ForceServerCodecV2(codec{encoding.GetCodecV2("proto")}),
+		// Calls run on a few reused goroutines (whose stacks have already
+		// grown) rather than one new goroutine each; grpc-go starts one
+		// anyway when all are busy (a no-answer fault holds one).
+		grpc.NumStreamWorkers(uint32(2*runtime.GOMAXPROCS(0))),
+		// A fixed window turns off grpc-go's bandwidth-estimator pings;
+		// replies are a few hundred bytes.
+		grpc.InitialWindowSize(64<<10),
+		grpc.InitialConnWindowSize(64<<10),
+		// Small buffers: one connection per simulated miner.
+		grpc.ReadBufferSize(8<<10),
+		grpc.WriteBufferSize(8<<10),
 	)
 	bospb.RegisterAuthenticationServiceServer(srv, authSrv{d: d})
 	bospb.RegisterActionsServiceServer(srv, actionsSrv{d: d})
