@@ -94,6 +94,10 @@ type Deps struct {
 	// HTTP, when set, is the client for the web CGI (its Timeout is not
 	// used; Config.Timeout bounds each request). Default: one per miner.
 	HTTP *http.Client
+	// Wall times how long the work mode last read or written is trusted
+	// (knownMaxAge). Default the wall clock; it stays wall time when
+	// Clock runs accelerated.
+	Wall clock.Clock
 }
 
 // Miner is one stock Antminer. It is safe for concurrent use; Apply calls
@@ -104,11 +108,51 @@ type Miner struct {
 	rpc     *cgminer.Client
 	web     *webClient
 	clock   clock.Clock
+	wall    clock.Clock
 	log     *slog.Logger
 	writeMu sync.Mutex
 
-	mu   sync.Mutex
-	caps miner.Capabilities
+	mu    sync.Mutex
+	caps  miner.Capabilities
+	known knownMode
+}
+
+// knownMode is the work mode the miner last reported to this driver (a
+// get_miner_conf.cgi read) or accepted from it (a set_miner_conf.cgi
+// write), so that Status can skip the web read and be one RPC round trip.
+// It is trusted for knownMaxAge of wall time: the mode changes only by a
+// configuration write, and the stock firmware reads back what was
+// written. Apply always reads the configuration it writes back, so a
+// stale mode is at worst reported for knownMaxAge, never written.
+type knownMode struct {
+	at   time.Time // wall time; zero = nothing known
+	mode int
+}
+
+const knownMaxAge = 10 * time.Second
+
+func (m *Miner) remember(mode int) {
+	m.mu.Lock()
+	m.known = knownMode{at: m.wall.Now(), mode: mode}
+	m.mu.Unlock()
+}
+
+func (m *Miner) forget() {
+	m.mu.Lock()
+	m.known = knownMode{}
+	m.mu.Unlock()
+}
+
+// recall returns the known mode if it is fresh.
+func (m *Miner) recall() (int, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := m.known
+	if k.at.IsZero() {
+		return 0, false
+	}
+	age := m.wall.Now().Sub(k.at)
+	return k.mode, age >= 0 && age < knownMaxAge
 }
 
 // New reads the miner's version and stats over RPC to learn its
@@ -174,8 +218,12 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	wall := deps.Wall
+	if wall == nil {
+		wall = clock.Real{}
+	}
 	return &Miner{
-		cfg: cfg, addr: rpc.Addr(), rpc: rpc, clock: deps.Clock,
+		cfg: cfg, addr: rpc.Addr(), rpc: rpc, clock: deps.Clock, wall: wall,
 		web: &webClient{base: "http://" + webAddr, http: hc, timeout: cfg.Timeout, auth: digestAuth{user: cfg.Username, pass: cfg.Password}},
 		log: log.With("miner", rpc.Addr(), "driver", DriverName),
 	}, nil
@@ -320,41 +368,61 @@ func stepNamed(c miner.Capabilities, name string) (miner.PowerStep, bool) {
 	return miner.PowerStep{}, false
 }
 
-// readConf fetches and parses get_miner_conf.cgi.
+// readConf fetches and parses get_miner_conf.cgi and remembers the mode
+// it holds (forgets it when the read fails or holds none).
 func (m *Miner) readConf(ctx context.Context) (minerConf, error) {
 	b, err := m.web.get(ctx, pathGetConf)
 	if err != nil {
+		m.forget()
 		return nil, m.errf("read miner conf", err)
 	}
 	c, err := parseConf(b)
 	if err != nil {
+		m.forget()
 		return nil, m.errf("read miner conf", err)
+	}
+	if mode, ok := c.mode(); ok {
+		m.remember(mode)
+	} else {
+		m.forget()
 	}
 	return c, nil
 }
 
-// Status reads summary+stats over RPC and the work mode from the web CGI,
-// concurrently, and estimates power from the mode and hashrate.
+// statusReq is the encoded status request.
+var statusReq = cgminer.EncodeJSON(statusRequest)
+
+// Status reads summary+stats over RPC and estimates power from the work
+// mode and hashrate. The mode is the one last read or written if that is
+// fresh (knownMode), else it is read from the web CGI concurrently with
+// the RPC.
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
-	var (
-		wg      sync.WaitGroup
-		conf    minerConf
-		confErr error
-	)
-	wg.Go(func() { conf, confErr = m.readConf(ctx) })
-	body, err := m.rpc.Raw(ctx, cgminer.EncodeJSON(statusRequest))
-	wg.Wait()
+	mode, known := m.recall()
+	var body []byte
+	var err error
+	if known {
+		body, err = m.rpc.Raw(ctx, statusReq)
+	} else {
+		var (
+			wg      sync.WaitGroup
+			conf    minerConf
+			confErr error
+		)
+		wg.Go(func() { conf, confErr = m.readConf(ctx) })
+		body, err = m.rpc.Raw(ctx, statusReq)
+		wg.Wait()
+		if err == nil && confErr != nil {
+			return miner.Status{}, confErr
+		}
+		mode, known = conf.mode()
+	}
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)
-	}
-	if confErr != nil {
-		return miner.Status{}, confErr
 	}
 	t, err := parseStatusReply(body)
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)
 	}
-	mode, known := conf.mode()
 	st := statusOf(t, mode, known, m.capsRef())
 	st.Time = m.clock.Now()
 	return st, nil
@@ -383,11 +451,14 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	}
 	b, err := m.web.post(ctx, pathSetConf, conf.withMode(mode, m.cfg.ModeAsString).marshal())
 	if err != nil {
+		m.forget() // the write may or may not have landed
 		return m.errf("set miner-mode "+strconv.Itoa(mode), err)
 	}
 	if err := checkSetConf(b); err != nil {
+		m.forget()
 		return m.errf("set miner-mode "+strconv.Itoa(mode), err)
 	}
+	m.remember(mode)
 	m.log.Debug("miner-mode set", "mode", mode, "setpoint", sp.String())
 	return nil
 }

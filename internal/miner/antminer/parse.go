@@ -308,8 +308,18 @@ func parseCapsReply(b []byte) (versionInfo, telemetry, error) {
 	return v, t, nil
 }
 
-// parseStatusReply reads the summary+stats reply.
+// parseStatusReply reads the summary+stats reply: the fast path when it
+// handles the reply, else the reference.
 func parseStatusReply(b []byte) (telemetry, error) {
+	if t, ok := parseStatusFast(b); ok {
+		return t, nil
+	}
+	return parseStatusReference(b)
+}
+
+// parseStatusReference reads the summary+stats reply with encoding/json;
+// it defines what a reply means (see fastparse.go).
+func parseStatusReference(b []byte) (telemetry, error) {
 	rs, err := cgminer.ParseJoined(b)
 	if err != nil {
 		return telemetry{}, err

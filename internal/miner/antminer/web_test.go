@@ -63,7 +63,7 @@ func newSimRig(t *testing.T, password string) *simRig {
 	r.u, _ = r.fl.Miner(addr)
 	m, err := antminer.New(context.Background(),
 		antminer.Config{Addr: addr, WebAddr: webAddr(t, r.fl, addr), Password: password, Timeout: 5 * time.Second},
-		antminer.Deps{Clock: r.clk, HTTP: &http.Client{Transport: r.rt}})
+		antminer.Deps{Clock: r.clk, HTTP: &http.Client{Transport: r.rt}, Wall: r.wall})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,19 +71,34 @@ func newSimRig(t *testing.T, password string) *simRig {
 	return r
 }
 
+// redial makes a second driver for the rig's miner, reading RPC at
+// rpcAddr, with the rig's wall clock and counting transport.
+func (r *simRig) redial(t *testing.T, rpcAddr string) *antminer.Miner {
+	t.Helper()
+	addr := r.fl.Addrs()[0]
+	m, err := antminer.NewWithCapabilities(
+		antminer.Config{Addr: rpcAddr, WebAddr: webAddr(t, r.fl, addr), Timeout: 5 * time.Second},
+		antminer.Deps{Clock: r.clk, HTTP: &http.Client{Transport: r.rt}, Wall: r.wall}, r.m.Capabilities())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 func TestDigestStaleNonce(t *testing.T) {
 	r := newSimRig(t, "root")
 	if got := r.rt.take(); len(got) != 2 || got[0] != 401 || got[1] != 200 {
 		t.Fatalf("first exchange %v, want a 401 challenge then 200", got)
 	}
-	if _, err := r.m.Status(context.Background()); err != nil {
+	// Apply of the mode the miner is in reads the configuration only.
+	if err := r.m.Apply(context.Background(), miner.Run(0)); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.rt.take(); len(got) != 1 || got[0] != 200 {
 		t.Errorf("with a cached nonce: %v, want one 200", got)
 	}
 	r.wall.Advance(2 * time.Minute) // past the nonce's TTL
-	if _, err := r.m.Status(context.Background()); err != nil {
+	if err := r.m.Apply(context.Background(), miner.Run(0)); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.rt.take(); len(got) != 2 || got[0] != 401 || got[1] != 200 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -233,5 +234,14 @@ func TestWebFaults(t *testing.T) {
 				t.Errorf("fault %s: request succeeded", f)
 			}
 		})
+	}
+}
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "GHS 5s", "Antminer S19j Pro", `a"b`, `a\b`, "<&>", "tab\t", "é", "\x7f", "\xff", "\u2028"} {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Errorf("appendJSONString(%q) = %s, want x%s", s, got, want)
+		}
 	}
 }

@@ -447,10 +447,20 @@ func (w *writer) value(v any, js bool) {
 	}
 }
 
-// appendJSONString appends s as a JSON string.
+// appendJSONString appends s as a JSON string, as json.Marshal writes it
+// (printable ASCII needing no escape is copied as it is; anything else
+// goes through json.Marshal).
 func appendJSONString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s)
-	return append(b, q...)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // textEscape escapes cgminer's text separators.
