@@ -19,23 +19,11 @@ import (
 // startSim starts a fleet of one stock Antminer of model on clk.
 func startSim(t *testing.T, model string, clk clock.Clock, d *antminersim.Dialect) *minersim.Fleet {
 	t.Helper()
-	fl, err := minersim.New(minersim.Config{
+	fl := minertest.StartFleet(t, minersim.Config{
 		Miners:   []minersim.MinerSpec{{Model: model, Seed: 11, Dialect: antminersim.Name}},
 		Dialects: map[string]minersim.Dialect{antminersim.Name: d},
 		Clock:    clk,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-fl.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
 	return fl
 }
 

@@ -21,23 +21,11 @@ const simPassword = "sim-secret"
 // startFleet runs a fleet of one braiins miner until t ends.
 func startFleet(t *testing.T, model string, clk clock.Clock, d *braiinssim.Dialect) *minersim.Fleet {
 	t.Helper()
-	fl, err := minersim.New(minersim.Config{
+	fl := minertest.StartFleet(t, minersim.Config{
 		Miners:   []minersim.MinerSpec{{Model: model, Seed: 7, Dialect: braiinssim.Name}},
 		Dialects: map[string]minersim.Dialect{braiinssim.Name: d},
 		Clock:    clk,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-fl.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
 	return fl
 }
 

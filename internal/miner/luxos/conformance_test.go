@@ -16,19 +16,7 @@ func TestConformance(t *testing.T) {
 	minertest.Run(t, minertest.Harness{
 		Driver: "luxos",
 		StartSim: func(t *testing.T, model string, clk clock.Clock) *minersim.Fleet {
-			fl, err := minersim.New(minersim.Config{Miners: []minersim.MinerSpec{{Model: model, Seed: 7}}, Clock: clk})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- fl.Run(ctx) }()
-			t.Cleanup(func() { cancel(); <-done })
-			select {
-			case <-fl.Ready():
-			case err := <-done:
-				t.Fatal(err)
-			}
+			fl := minertest.StartFleet(t, minersim.Config{Miners: []minersim.MinerSpec{{Model: model, Seed: 7}}, Clock: clk})
 			return fl
 		},
 		Dial: func(ctx context.Context, addr string, clk clock.Clock, timeout time.Duration) (miner.Miner, error) {

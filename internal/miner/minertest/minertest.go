@@ -263,3 +263,23 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// StartFleet starts a simulated fleet for a test, waits until it listens,
+// and stops it when the test ends.
+func StartFleet(t testing.TB, cfg minersim.Config) *minersim.Fleet {
+	t.Helper()
+	fl, err := minersim.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fl.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-fl.Ready():
+	case err := <-done:
+		t.Fatal(err)
+	}
+	return fl
+}

@@ -17,23 +17,11 @@ import (
 // v3 port.
 func startSim(t *testing.T, model string, clk clock.Clock, sim whatsminersim.Config) *minersim.Fleet {
 	t.Helper()
-	fl, err := minersim.New(minersim.Config{
+	fl := minertest.StartFleet(t, minersim.Config{
 		Miners:   []minersim.MinerSpec{{Model: model, Seed: 3, Dialect: whatsminersim.Name}},
 		Dialects: map[string]minersim.Dialect{whatsminersim.Name: whatsminersim.New(sim)},
 		Clock:    clk,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-fl.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
 	return fl
 }
 

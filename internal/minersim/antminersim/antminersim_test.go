@@ -2,7 +2,6 @@ package antminersim
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +16,7 @@ import (
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/miner/cgminer"
+	"github.com/gridminer/gridminer/internal/miner/minertest"
 	"github.com/gridminer/gridminer/internal/minersim"
 )
 
@@ -34,23 +34,11 @@ func start(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{clk: clock.NewManual(t0), wall: clock.NewManual(t0)}
 	r.d = New(Config{Wall: r.wall, NonceTTL: time.Minute})
-	fl, err := minersim.New(minersim.Config{
+	fl := minertest.StartFleet(t, minersim.Config{
 		Miners:   []minersim.MinerSpec{{Model: "S19j Pro", Seed: 3, Dialect: Name}},
 		Dialects: map[string]minersim.Dialect{Name: r.d},
 		Clock:    r.clk,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-fl.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
 	r.fl = fl
 	r.u, _ = fl.Miner(fl.Addrs()[0])
 	host, _, _ := net.SplitHostPort(fl.Addrs()[0])

@@ -1,7 +1,6 @@
 package avalonsim_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"regexp"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/miner/minertest"
 	"github.com/gridminer/gridminer/internal/minersim"
 	"github.com/gridminer/gridminer/internal/minersim/avalonsim"
 )
@@ -21,23 +21,11 @@ var t0 = time.Date(2024, 6, 10, 12, 0, 0, 0, time.UTC)
 func start(t *testing.T) (*clock.Manual, *minersim.Miner) {
 	t.Helper()
 	clk := clock.NewManual(t0)
-	fl, err := minersim.New(minersim.Config{
+	fl := minertest.StartFleet(t, minersim.Config{
 		Miners:   []minersim.MinerSpec{{Model: "S19j Pro", Seed: 3, Dialect: avalonsim.Name}},
 		Dialects: map[string]minersim.Dialect{avalonsim.Name: avalonsim.New()},
 		Clock:    clk,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fl.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-fl.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
 	u, _ := fl.Miner(fl.Addrs()[0])
 	return clk, u
 }
