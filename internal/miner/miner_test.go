@@ -2,7 +2,9 @@ package miner
 
 import (
 	"testing"
+	"time"
 
+	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/energy"
 )
 
@@ -23,5 +25,27 @@ func TestStepFor(t *testing.T) {
 	}
 	if (Capabilities{}).Partial() {
 		t.Error("zero capabilities claim partial power")
+	}
+}
+
+func TestKnown(t *testing.T) {
+	clk := clock.NewManual(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
+	k := Known[[2]int]{Clock: clk, MaxAge: 10 * time.Second}
+	if _, fresh := k.Get(); fresh {
+		t.Error("zero Known claims to know something")
+	}
+	k.Set([2]int{1, 2})
+	k.Update(func(v *[2]int) { v[1] = 3 }) // keeps the other field
+	if v, fresh := k.Get(); !fresh || v != [2]int{1, 3} {
+		t.Errorf("Get = %v, %v; want [1 3], fresh", v, fresh)
+	}
+	clk.Advance(10 * time.Second)
+	if _, fresh := k.Get(); fresh {
+		t.Error("still fresh after MaxAge")
+	}
+	k.Set([2]int{4, 4})
+	k.Forget()
+	if v, fresh := k.Get(); fresh || v != ([2]int{}) {
+		t.Errorf("after Forget: %v, %v", v, fresh)
 	}
 }

@@ -114,46 +114,17 @@ type Miner struct {
 
 	mu    sync.Mutex
 	caps  miner.Capabilities
-	known knownMode
+	known miner.Known[int] // the work mode; see knownMaxAge
 }
 
-// knownMode is the work mode the miner last reported to this driver (a
-// get_miner_conf.cgi read) or accepted from it (a set_miner_conf.cgi
-// write), so that Status can skip the web read and be one RPC round trip.
-// It is trusted for knownMaxAge of wall time: the mode changes only by a
-// configuration write, and the stock firmware reads back what was
-// written. Apply always reads the configuration it writes back, so a
-// stale mode is at worst reported for knownMaxAge, never written.
-type knownMode struct {
-	at   time.Time // wall time; zero = nothing known
-	mode int
-}
-
+// knownMaxAge is how long the driver trusts the work mode the miner last
+// reported to it (a get_miner_conf.cgi read) or accepted from it (a
+// set_miner_conf.cgi write), so that Status can skip the web read and be
+// one RPC round trip. The mode changes only by a configuration write, and
+// the stock firmware reads back what was written. Apply always reads the
+// configuration it writes back, so a stale mode is at worst reported for
+// knownMaxAge, never written.
 const knownMaxAge = 10 * time.Second
-
-func (m *Miner) remember(mode int) {
-	m.mu.Lock()
-	m.known = knownMode{at: m.wall.Now(), mode: mode}
-	m.mu.Unlock()
-}
-
-func (m *Miner) forget() {
-	m.mu.Lock()
-	m.known = knownMode{}
-	m.mu.Unlock()
-}
-
-// recall returns the known mode if it is fresh.
-func (m *Miner) recall() (int, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := m.known
-	if k.at.IsZero() {
-		return 0, false
-	}
-	age := m.wall.Now().Sub(k.at)
-	return k.mode, age >= 0 && age < knownMaxAge
-}
 
 // New reads the miner's version and stats over RPC to learn its
 // Capabilities, and its configuration over the web CGI to check the
@@ -224,8 +195,9 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	}
 	return &Miner{
 		cfg: cfg, addr: rpc.Addr(), rpc: rpc, clock: deps.Clock, wall: wall,
-		web: &webClient{base: "http://" + webAddr, http: hc, timeout: cfg.Timeout, auth: digestAuth{user: cfg.Username, pass: cfg.Password}},
-		log: log.With("miner", rpc.Addr(), "driver", DriverName),
+		web:   &webClient{base: "http://" + webAddr, http: hc, timeout: cfg.Timeout, auth: digestAuth{user: cfg.Username, pass: cfg.Password}},
+		log:   log.With("miner", rpc.Addr(), "driver", DriverName),
+		known: miner.Known[int]{Clock: wall, MaxAge: knownMaxAge},
 	}, nil
 }
 
@@ -373,18 +345,18 @@ func stepNamed(c miner.Capabilities, name string) (miner.PowerStep, bool) {
 func (m *Miner) readConf(ctx context.Context) (minerConf, error) {
 	b, err := m.web.get(ctx, pathGetConf)
 	if err != nil {
-		m.forget()
+		m.known.Forget()
 		return nil, m.errf("read miner conf", err)
 	}
 	c, err := parseConf(b)
 	if err != nil {
-		m.forget()
+		m.known.Forget()
 		return nil, m.errf("read miner conf", err)
 	}
 	if mode, ok := c.mode(); ok {
-		m.remember(mode)
+		m.known.Set(mode)
 	} else {
-		m.forget()
+		m.known.Forget()
 	}
 	return c, nil
 }
@@ -397,7 +369,7 @@ var statusReq = cgminer.EncodeJSON(statusRequest)
 // fresh (knownMode), else it is read from the web CGI concurrently with
 // the RPC.
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
-	mode, known := m.recall()
+	mode, known := m.known.Get()
 	var body []byte
 	var err error
 	if known {
@@ -451,14 +423,14 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	}
 	b, err := m.web.post(ctx, pathSetConf, conf.withMode(mode, m.cfg.ModeAsString).marshal())
 	if err != nil {
-		m.forget() // the write may or may not have landed
+		m.known.Forget() // the write may or may not have landed
 		return m.errf("set miner-mode "+strconv.Itoa(mode), err)
 	}
 	if err := checkSetConf(b); err != nil {
-		m.forget()
+		m.known.Forget()
 		return m.errf("set miner-mode "+strconv.Itoa(mode), err)
 	}
-	m.remember(mode)
+	m.known.Set(mode)
 	m.log.Debug("miner-mode set", "mode", mode, "setpoint", sp.String())
 	return nil
 }

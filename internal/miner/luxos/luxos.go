@@ -60,42 +60,18 @@ type Miner struct {
 
 	caps     miner.Capabilities
 	defaultP string
-	known    knownState
+	known    miner.Known[knownState]
 }
 
 // knownState is what the miner last told this driver about its curtail
 // mode and profile (from a status read or an accepted command), so a
-// command can skip re-reading them. It is trusted for knownMaxAge of wall
-// time: these change only by command, and a stale guess is caught by the
-// caller's read-back and corrected on the next attempt.
+// command can skip re-reading them; see miner.Known.
 type knownState struct {
-	at      time.Time // wall time; zero = nothing known
 	asleep  bool
 	profile string
 }
 
 const knownMaxAge = 10 * time.Second
-
-func (m *Miner) remember(f func(k *knownState)) {
-	m.mu.Lock()
-	f(&m.known)
-	m.known.at = m.wall.Now()
-	m.mu.Unlock()
-}
-
-func (m *Miner) forget() {
-	m.mu.Lock()
-	m.known = knownState{}
-	m.mu.Unlock()
-}
-
-// recall returns the known state if it is fresh.
-func (m *Miner) recall() (knownState, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := m.known
-	return k, !k.at.IsZero() && m.wall.Now().Sub(k.at) < knownMaxAge
-}
 
 // New connects to the miner once (a joined version+profiles+config
 // request) to learn its Capabilities.
@@ -172,7 +148,8 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	if wall == nil {
 		wall = clock.Real{}
 	}
-	return &Miner{addr: c.Addr(), client: c, clock: deps.Clock, wall: wall, log: log.With("miner", c.Addr(), "driver", "luxos")}, nil
+	return &Miner{addr: c.Addr(), client: c, clock: deps.Clock, wall: wall, log: log.With("miner", c.Addr(), "driver", "luxos"),
+		known: miner.Known[knownState]{Clock: wall, MaxAge: knownMaxAge}}, nil
 }
 
 func (m *Miner) errf(op string, err error) error {
@@ -211,7 +188,7 @@ func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
 		return miner.Status{}, m.errf("status", err)
 	}
 	st.Time = m.clock.Now()
-	m.remember(func(k *knownState) {
+	m.known.Update(func(k *knownState) {
 		k.asleep = st.State == miner.StateSleeping || st.State == miner.StateRampingDown
 		k.profile = st.Profile
 	})
@@ -240,10 +217,10 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	switch sp.Mode {
 	case miner.ModeSleep:
 		if _, err := m.write(ctx, "curtail", "sleep"); err != nil {
-			m.forget()
+			m.known.Forget()
 			return m.errf("curtail sleep", err)
 		}
-		m.remember(func(k *knownState) { k.asleep = true })
+		m.known.Update(func(k *knownState) { k.asleep = true })
 		return nil
 	case miner.ModeRun:
 	default:
@@ -264,7 +241,7 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 		}
 		target = step.Name
 	}
-	k, fresh := m.recall()
+	k, fresh := m.known.Get()
 	if !fresh {
 		r, err := m.client.Call(ctx, "config")
 		if err != nil {
@@ -278,19 +255,19 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 	}
 	if k.asleep {
 		if _, err := m.write(ctx, "curtail", "wakeup"); err != nil {
-			m.forget()
+			m.known.Forget()
 			return m.errf("curtail wakeup", err)
 		}
 	}
-	m.remember(func(kn *knownState) { kn.asleep, kn.profile = false, k.profile })
+	m.known.Update(func(kn *knownState) { kn.asleep, kn.profile = false, k.profile })
 	if target == "" || target == k.profile {
 		return nil
 	}
 	if err := m.setProfile(ctx, target); err != nil {
-		m.forget()
+		m.known.Forget()
 		return err
 	}
-	m.remember(func(kn *knownState) { kn.profile = target })
+	m.known.Update(func(kn *knownState) { kn.profile = target })
 	return nil
 }
 

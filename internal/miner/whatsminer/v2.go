@@ -222,8 +222,8 @@ func (m *Miner) statusV2(ctx context.Context, caps miner.Capabilities) (miner.St
 	}
 	m.mu.Lock()
 	pct := m.percent
-	m.known = knownState{at: m.wall.Now(), off: sw.off()}
 	m.mu.Unlock()
+	m.known.Set(sw.off())
 	return buildStatusV2(sum, devs, sw, caps, pct), nil
 }
 
@@ -279,8 +279,7 @@ func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.C
 // Whether the miner is off comes from a status read, or from the known
 // state when this driver's own recent read or command says so.
 func (m *Miner) applyV2(ctx context.Context, caps miner.Capabilities, target energy.Power) error {
-	k, fresh := m.recall()
-	off := k.off
+	off, fresh := m.known.Get()
 	if !fresh {
 		msg, err := m.readV2(ctx, "status")
 		if err != nil {
@@ -294,14 +293,14 @@ func (m *Miner) applyV2(ctx context.Context, caps miner.Capabilities, target ene
 	}
 	if off {
 		if _, err := m.writeV2(ctx, "power_on"); err != nil {
-			m.forget()
+			m.known.Forget()
 			return m.errf("power_on", err)
 		}
 	}
-	m.remember(false)
+	m.known.Set(false)
 	pct := percentFor(target, caps.MaxPower, m.cfg.MinPercent)
 	if _, err := m.writeV2(ctx, "set_power_pct", "percent", strconv.Itoa(pct)); err != nil {
-		m.forget()
+		m.known.Forget()
 		return m.errf("set_power_pct "+strconv.Itoa(pct), err)
 	}
 	m.mu.Lock()

@@ -116,40 +116,13 @@ type Miner struct {
 	// pwSalt and pwHash cache MD5CryptHash(password, pwSalt), the part
 	// of a v2 token that depends only on the miner's stable salt.
 	pwSalt, pwHash string
-	known          knownState
+	known          miner.Known[bool] // the miner is off
 }
 
-// knownState is what the miner last told this driver about its power
-// state (from a status read or an accepted power_off/power_on), so
-// Apply can skip re-reading it. It is trusted for knownMaxAge of wall
-// time: the state changes only by command, and a stale guess is caught by
-// the caller's read-back and corrected on the next attempt.
-type knownState struct {
-	at  time.Time // wall time; zero = nothing known
-	off bool
-}
-
+// knownMaxAge is how long the driver trusts the power state (off or on)
+// the miner last told it, by a status read or an accepted power_off /
+// power_on, so Apply can skip re-reading it; see miner.Known.
 const knownMaxAge = 10 * time.Second
-
-func (m *Miner) remember(off bool) {
-	m.mu.Lock()
-	m.known = knownState{at: m.wall.Now(), off: off}
-	m.mu.Unlock()
-}
-
-func (m *Miner) forget() {
-	m.mu.Lock()
-	m.known = knownState{}
-	m.mu.Unlock()
-}
-
-// recall returns the known state if it is fresh.
-func (m *Miner) recall() (knownState, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := m.known
-	return k, !k.at.IsZero() && m.wall.Now().Sub(k.at) < knownMaxAge
-}
 
 // New reads the miner's identity and power limit to learn its
 // Capabilities. With Config.API empty it tries API v3 first and falls back
@@ -256,7 +229,8 @@ func newMiner(cfg Config, deps Deps) (*Miner, error) {
 	return &Miner{
 		cfg: cfg, addr: c.Addr(), v3addr: net.JoinHostPort(host, strconv.Itoa(cfg.V3Port)),
 		client: c, clock: deps.Clock, wall: wall, api: cfg.API,
-		log: log.With("miner", c.Addr(), "driver", Driver),
+		log:   log.With("miner", c.Addr(), "driver", Driver),
+		known: miner.Known[bool]{Clock: wall, MaxAge: knownMaxAge},
 	}, nil
 }
 
@@ -338,10 +312,10 @@ func (m *Miner) Apply(ctx context.Context, sp miner.Setpoint) error {
 			return m.wrap("set.miner.service stop", m.writeV3(ctx, "set.miner.service", "stop"))
 		}
 		if _, err := m.writeV2(ctx, "power_off", "respbefore", "true"); err != nil {
-			m.forget()
+			m.known.Forget()
 			return m.errf("power_off", err)
 		}
-		m.remember(true)
+		m.known.Set(true)
 		return nil
 	case miner.ModeRun:
 	default:
@@ -405,7 +379,7 @@ func (m *Miner) AdjustPowerLimit(ctx context.Context, limit energy.Power) error 
 	m.caps.MaxPower = limit
 	m.caps.MinPower = limit * energy.Power(m.cfg.MinPercent) / 100
 	m.percent = 0
-	m.known = knownState{} // v2 reboots to apply it
+	m.known.Forget() // v2 reboots to apply it
 	m.mu.Unlock()
 	return nil
 }
