@@ -355,23 +355,41 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 		return ramp(func(p energy.Power) bool { return p >= 0.97*nominal })
 	})
 	measure("sleep_all_session", func() (int, int, error, string) { return execute(miner.Sleep()) })
-	// Drop every session and token (untimed) so the wake must log on
-	// again, as after a controller restart or an expiry: firmwares with
-	// a single session (LuxOS) are logged off, then every driver is made
-	// afresh from the known capabilities.
+	// Drop every session, token and digest nonce (untimed) so the wake
+	// must log on again, as after a controller restart or an expiry. The
+	// drivers keep what they know of their miners, as a controller that
+	// just polled would; drivers without Logoff are made afresh.
 	logoffErrs := make([]error, n)
+	rebuilt := 0
 	forEachLimit(ctx, n, concurrency, func(i int) {
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		if lo, ok := ms[i].(interface{ Logoff(context.Context) error }); ok {
-			cctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
 			logoffErrs[i] = lo.Logoff(cctx)
 		}
 	})
 	if err := errors.Join(logoffErrs...); err != nil {
 		return res, fmt.Errorf("logoff before wake_all_logon: %w", err)
 	}
-	if err := build(); err != nil {
-		return res, err
+	for i, m := range ms {
+		if _, ok := m.(interface{ Logoff(context.Context) error }); !ok {
+			fresh, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
+			if err != nil {
+				return res, err
+			}
+			closeDriver(m)
+			ms[i] = fresh
+			rebuilt++
+		}
+	}
+	if rebuilt > 0 {
+		members := make([]fleet.Member, n)
+		for i := range n {
+			members[i] = fleet.Member{ID: addrs[i], Miner: ms[i]}
+		}
+		if inv, err = fleet.NewInventory(members); err != nil {
+			return res, err
+		}
 	}
 	measure("wake_all_logon", func() (int, int, error, string) { return execute(miner.Run(0)) })
 	return res, nil

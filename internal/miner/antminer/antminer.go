@@ -474,3 +474,13 @@ func (m *Miner) modeFor(sp miner.Setpoint) (int, error) {
 	}
 	return modeNormal, nil
 }
+
+// Logoff forgets the cached digest challenge, so the next web request
+// must be challenged and authenticated afresh (after a credential change,
+// or to measure a logon). It sends nothing: HTTP Digest has no session.
+func (m *Miner) Logoff(context.Context) error {
+	m.web.auth.mu.Lock()
+	m.web.auth.ch, m.web.auth.nc = nil, 0
+	m.web.auth.mu.Unlock()
+	return nil
+}

@@ -580,3 +580,13 @@ func wattsOf(p energy.Power) uint64 {
 func seconds(d time.Duration) uint32 {
 	return uint32(min(d/time.Second, math.MaxUint32))
 }
+
+// Logoff forgets the driver's token, so the next call must log in again
+// (after a credential change, or to measure a logon). It sends nothing:
+// Braiins OS tokens expire after idling.
+func (m *Miner) Logoff(context.Context) error {
+	m.mu.Lock()
+	m.token = ""
+	m.mu.Unlock()
+	return nil
+}

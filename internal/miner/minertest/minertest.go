@@ -205,6 +205,24 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("logoff", func(t *testing.T) {
+		r := start(t, h)
+		lo, ok := r.m.(interface{ Logoff(context.Context) error })
+		if !ok {
+			t.Skipf("%s has no Logoff", h.Driver)
+		}
+		r.apply(miner.Sleep()) // holds a session or token now, where the firmware has one
+		if err := lo.Logoff(context.Background()); err != nil {
+			t.Fatalf("logoff: %v", err)
+		}
+		// The next command authenticates again by itself.
+		r.apply(miner.Run(0))
+		r.settle()
+		if st := r.sim.Snapshot().State; st != miner.StateMining {
+			t.Errorf("wake after logoff: simulator %s, want mining", st)
+		}
+	})
+
 	t.Run("wrong-credentials", func(t *testing.T) {
 		if h.DialWrongCredentials == nil {
 			t.Skipf("%s has no credentials", h.Driver)

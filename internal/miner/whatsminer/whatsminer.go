@@ -383,3 +383,13 @@ func (m *Miner) AdjustPowerLimit(ctx context.Context, limit energy.Power) error 
 	m.mu.Unlock()
 	return nil
 }
+
+// Logoff forgets the driver's v2 token and v3 salt, so the next write
+// must fetch them again (after a credential change, or to measure a
+// logon). It sends nothing: Whatsminer tokens simply expire.
+func (m *Miner) Logoff(context.Context) error {
+	m.mu.Lock()
+	m.token, m.salt = nil, ""
+	m.mu.Unlock()
+	return nil
+}
