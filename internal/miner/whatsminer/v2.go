@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/energy"
@@ -198,37 +199,48 @@ func decodeSummary(r cgminer.Reply) (summaryWire, error) {
 	return s[0], nil
 }
 
-// statusV2 reads summary+edevs joined and status.
+// statusV2 reads summary+edevs joined and status. The two reads are
+// independent and sent concurrently (btminer serves each request on its
+// own connection); the errors are those of reading them in turn.
 func (m *Miner) statusV2(ctx context.Context, caps miner.Capabilities) (miner.Status, error) {
-	rs, err := m.client.Joined(ctx, "summary", "edevs")
+	var (
+		wg           sync.WaitGroup
+		stBody       []byte
+		stErr        error
+		cctx, cancel = context.WithCancel(ctx)
+	)
+	defer cancel()
+	wg.Go(func() { stBody, stErr = m.client.Raw(cctx, encodeCmd("status", "")) })
+	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(joinedSummaryEdevs))
 	if err != nil {
+		cancel()
+		wg.Wait()
+		return miner.Status{}, fmt.Errorf("%s: %w", joinedSummaryEdevs, err)
+	}
+	sum, devs, err := parseSummaryEdevs(body)
+	if err != nil {
+		cancel()
+		wg.Wait()
 		return miner.Status{}, err
 	}
-	sum, err := decodeSummary(rs["summary"])
+	wg.Wait()
+	if stErr != nil {
+		return miner.Status{}, fmt.Errorf("status: %w", stErr)
+	}
+	off, err := parseStatus(stBody)
 	if err != nil {
 		return miner.Status{}, err
-	}
-	var devs []edevWire
-	if err := rs["edevs"].Decode("EDEVS", &devs); err != nil {
-		return miner.Status{}, fmt.Errorf("edevs: %w", err)
-	}
-	msg, err := m.readV2(ctx, "status")
-	if err != nil {
-		return miner.Status{}, err
-	}
-	var sw statusWire
-	if err := json.Unmarshal(msg, &sw); err != nil {
-		return miner.Status{}, fmt.Errorf("status: %w: %w", err, miner.ErrProtocol)
 	}
 	m.mu.Lock()
 	pct := m.percent
 	m.mu.Unlock()
-	m.known.Set(sw.off())
-	return buildStatusV2(sum, devs, sw, caps, pct), nil
+	m.known.Set(off)
+	return buildStatusV2(sum, devs, off, caps, pct), nil
 }
 
-// buildStatusV2 turns the three replies into a Status (without Time).
-func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.Capabilities, pct int) miner.Status {
+// buildStatusV2 turns the three replies into a Status (without Time); off
+// is what the status reply says (statusWire.off).
+func buildStatusV2(sum summaryWire, devs []edevWire, off bool, caps miner.Capabilities, pct int) miner.Status {
 	st := miner.Status{
 		Power:       energy.Power(sum.Power),
 		Hashrate:    energy.Hashrate(sum.MHS5s / 1e6),
@@ -260,7 +272,6 @@ func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.C
 		}
 		st.TempMaxC = max(st.TempMaxC, d.ChipTempMax, d.Temperature)
 	}
-	off := sw.off()
 	switch {
 	case off && st.Power > max(2*caps.SleepPower, caps.NominalPower/20):
 		st.State = miner.StateRampingDown
@@ -281,15 +292,10 @@ func buildStatusV2(sum summaryWire, devs []edevWire, sw statusWire, caps miner.C
 func (m *Miner) applyV2(ctx context.Context, caps miner.Capabilities, target energy.Power) error {
 	off, fresh := m.known.Get()
 	if !fresh {
-		msg, err := m.readV2(ctx, "status")
-		if err != nil {
+		var err error
+		if off, err = m.readStatusOff(ctx); err != nil {
 			return m.errf("read status", err)
 		}
-		var sw statusWire
-		if err := json.Unmarshal(msg, &sw); err != nil {
-			return m.errf("read status", fmt.Errorf("%w: %w", err, miner.ErrProtocol))
-		}
-		off = sw.off()
 	}
 	if off {
 		if _, err := m.writeV2(ctx, "power_on"); err != nil {
@@ -307,4 +313,29 @@ func (m *Miner) applyV2(ctx context.Context, caps miner.Capabilities, target ene
 	m.percent = pct
 	m.mu.Unlock()
 	return nil
+}
+
+// readStatusOff reads status and reports whether the miner is off, with
+// the errors applyV2 has always returned (readV2's "status: ..." for the
+// request and reply, the bare decoding error for the message).
+func (m *Miner) readStatusOff(ctx context.Context) (bool, error) {
+	body, err := m.client.Raw(ctx, encodeCmd("status", ""))
+	if err != nil {
+		return false, fmt.Errorf("status: %w", err)
+	}
+	if off, ok := parseStatusFast(body); ok {
+		return off, nil
+	}
+	r, err := ParseReply(body)
+	if err != nil {
+		return false, fmt.Errorf("status: %w", err)
+	}
+	if err := r.Err(); err != nil {
+		return false, fmt.Errorf("status: %w", err)
+	}
+	var sw statusWire
+	if err := json.Unmarshal(r.Msg, &sw); err != nil {
+		return false, fmt.Errorf("%w: %w", err, miner.ErrProtocol)
+	}
+	return sw.off(), nil
 }

@@ -1,0 +1,7 @@
+package whatsminer
+
+// Hooks for the external tests, which can import the simulator.
+var (
+	CheckFastSummaryEdevs = checkFastSummaryEdevs
+	CheckFastStatus       = checkFastStatus
+)
