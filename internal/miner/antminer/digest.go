@@ -182,5 +182,8 @@ func md5hex(s string) string {
 
 // quote renders s as an HTTP quoted-string.
 func quote(s string) string {
+	if !strings.ContainsAny(s, `\"`) {
+		return `"` + s + `"` // the usual case: nothing to escape
+	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }

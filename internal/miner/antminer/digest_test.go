@@ -79,3 +79,16 @@ func TestDigestNonceCount(t *testing.T) {
 		t.Errorf("nc %s then %s, cnonces %s %s: want 1, 2 and fresh cnonces", p1["nc"], p2["nc"], p1["cnonce"], p2["cnonce"])
 	}
 }
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"root":      `"root"`,
+		`a"b\c`:     `"a\"b\\c"`,
+		"":          `""`,
+		`antMiner"`: `"antMiner\""`,
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
