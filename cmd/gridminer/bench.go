@@ -41,6 +41,7 @@ func newBenchCmd(logger func() *slog.Logger) *cobra.Command {
 		timeout     time.Duration
 		rampLimit   time.Duration
 		cpuProfile  string
+		simProfile  string
 		firmwares   []string
 	)
 	fleetCmd := &cobra.Command{
@@ -69,17 +70,13 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 				return fmt.Errorf("--miners %d: want 1 to 60,000", n)
 			}
 			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
+				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
 					return err
 				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+				defer stop()
 			}
-			res, err := benchFleet(cmd.Context(), logger(), n, concurrency, timeout, rampLimit, firmwares)
+			res, err := benchFleet(cmd.Context(), logger(), n, concurrency, timeout, rampLimit, firmwares, simProfile)
 			if err != nil {
 				return err
 			}
@@ -100,6 +97,7 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 	f.DurationVar(&timeout, "timeout", 5*time.Second, "per-call network deadline")
 	f.DurationVar(&rampLimit, "ramp-limit", 60*time.Second, "give up waiting for a ramp after this long")
 	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares of the virtual miners, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
+	f.StringVar(&simProfile, "sim-cpuprofile", "", "write the simulator process's CPU profile to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the controller's CPU profile to this file (go tool pprof)")
 	cmd.AddCommand(fleetCmd)
 	return cmd
@@ -163,7 +161,7 @@ func (c cpuMeter) read() (self, sim float64) {
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration, firmwares []string) (benchResult, error) {
+func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration, firmwares []string, simProfile string) (benchResult, error) {
 	if len(firmwares) == 0 {
 		firmwares = []string{"luxos"}
 	}
@@ -174,7 +172,14 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	}
 	sctx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
-	child := exec.CommandContext(sctx, self, "sim", "--miners", strconv.Itoa(n), "--port", "0", "--firmware", strings.Join(firmwares, ","))
+	args := []string{"sim", "--miners", strconv.Itoa(n), "--port", "0", "--firmware", strings.Join(firmwares, ",")}
+	if simProfile != "" {
+		args = append(args, "--cpuprofile", simProfile)
+	}
+	child := exec.CommandContext(sctx, self, args...)
+	// Stop the simulator with an interrupt so it can write its profile.
+	child.Cancel = func() error { return child.Process.Signal(os.Interrupt) }
+	child.WaitDelay = 10 * time.Second
 	child.Stderr = os.Stderr
 	stdout, err := child.StdoutPipe()
 	if err != nil {
@@ -432,4 +437,17 @@ func closeDriver(m miner.Miner) {
 	if c, ok := m.(interface{ Close() error }); ok {
 		_ = c.Close()
 	}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -18,15 +18,16 @@ import (
 
 func newSimCmd(logger func() *slog.Logger) *cobra.Command {
 	var (
-		n         int
-		port      int
-		file      string
-		speed     float64
-		list      bool
-		asleep    bool
-		perPort   bool
-		firmwares []string
-		ports     map[string]int
+		n          int
+		port       int
+		file       string
+		speed      float64
+		list       bool
+		asleep     bool
+		perPort    bool
+		firmwares  []string
+		ports      map[string]int
+		cpuProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "sim",
@@ -51,6 +52,13 @@ A fleet file sets the mix:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := logger()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			var cfg minersim.Config
 			if file != "" {
 				c, err := minersim.LoadFile(file)
@@ -128,6 +136,7 @@ A fleet file sets the mix:
 	f.BoolVar(&list, "list", false, "print every address")
 	f.BoolVar(&asleep, "asleep", false, "start every machine asleep")
 	f.BoolVar(&perPort, "per-port", false, "one port per miner on 127.0.0.1 instead of one shared port")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the simulator's CPU profile to this file (go tool pprof)")
 	f.StringToIntVar(&ports, "listener-port", nil, "port of a firmware's extra listener, e.g. antminer-web=8080 (default: any free port; shown on the ready line)")
 	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares the miners speak, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
 	return cmd

@@ -61,26 +61,31 @@ func MD5Crypt(password, salt string) string {
 	}
 	final := ctx.Sum(nil)
 
+	// 1,000 rounds, each hashing a short input: built in one buffer and
+	// hashed in one call, so a round allocates nothing.
+	sum := [md5.Size]byte(final)
+	buf := make([]byte, 0, 2*len(pw)+len(s)+2*md5.Size)
 	for i := range 1000 {
-		c := md5.New()
+		buf = buf[:0]
 		if i&1 != 0 {
-			c.Write(pw)
+			buf = append(buf, pw...)
 		} else {
-			c.Write(final)
+			buf = append(buf, sum[:]...)
 		}
 		if i%3 != 0 {
-			c.Write(s)
+			buf = append(buf, s...)
 		}
 		if i%7 != 0 {
-			c.Write(pw)
+			buf = append(buf, pw...)
 		}
 		if i&1 != 0 {
-			c.Write(final)
+			buf = append(buf, sum[:]...)
 		} else {
-			c.Write(pw)
+			buf = append(buf, pw...)
 		}
-		final = c.Sum(final[:0])
+		sum = md5.Sum(buf)
 	}
+	final = sum[:]
 
 	out := make([]byte, 0, 3+len(s)+1+22)
 	out = append(out, "$1$"...)
