@@ -92,6 +92,13 @@ type PowerStep struct {
 	Hashrate energy.Hashrate
 }
 
+// Clone returns a copy of c that shares no memory with it, for drivers
+// handing out or taking in capabilities.
+func (c Capabilities) Clone() Capabilities {
+	c.PowerSteps = append([]PowerStep(nil), c.PowerSteps...)
+	return c
+}
+
 // Partial reports whether the machine accepts power targets below maximum.
 func (c Capabilities) Partial() bool { return c.MaxPower > 0 && c.MinPower < c.MaxPower }
 

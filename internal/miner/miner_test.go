@@ -49,3 +49,12 @@ func TestKnown(t *testing.T) {
 		t.Errorf("after Forget: %v, %v", v, fresh)
 	}
 }
+
+func TestCloneSharesNoSteps(t *testing.T) {
+	c := Capabilities{PowerSteps: []PowerStep{{"a", 1000, 40}}}
+	d := c.Clone()
+	d.PowerSteps[0].Name = "changed"
+	if c.PowerSteps[0].Name != "a" {
+		t.Error("Clone shares PowerSteps with the original")
+	}
+}

@@ -152,7 +152,7 @@ func NewWithCapabilities(cfg Config, deps Deps, caps miner.Capabilities) (*Miner
 	if err != nil {
 		return nil, err
 	}
-	caps.PowerSteps = append([]miner.PowerStep(nil), caps.PowerSteps...)
+	caps = caps.Clone()
 	m.caps = caps
 	return m, nil
 }
@@ -235,7 +235,7 @@ func (m *Miner) Capabilities() miner.Capabilities {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.caps
-	c.PowerSteps = append([]miner.PowerStep(nil), c.PowerSteps...)
+	c = c.Clone()
 	return c
 }
 

@@ -127,7 +127,7 @@ func NewWithCapabilities(cfg Config, deps Deps, caps miner.Capabilities) (*Miner
 	if err != nil {
 		return nil, err
 	}
-	caps.PowerSteps = append([]miner.PowerStep(nil), caps.PowerSteps...)
+	caps = caps.Clone()
 	m.caps, m.defaultP = caps, defaultProfile(caps)
 	return m, nil
 }
@@ -166,7 +166,7 @@ func (m *Miner) Capabilities() miner.Capabilities {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := m.caps
-	c.PowerSteps = append([]miner.PowerStep(nil), c.PowerSteps...)
+	c = c.Clone()
 	return c
 }
 
