@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -478,6 +479,21 @@ func BenchmarkCallLoopback(b *testing.B) {
 	for b.Loop() {
 		if _, err := c.Joined(ctx, "summary", "pools", "stats"); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestParseJoinedErrorIsDeterministic(t *testing.T) {
+	// Several malformed sub-replies: the error must name the same one
+	// every time (the first in key order), not whichever a map yields.
+	in := []byte(`{"zeta":1,"alpha":"x","mid":true,"id":1}`)
+	_, first := ParseJoined(in)
+	if first == nil || !strings.Contains(first.Error(), `"alpha"`) {
+		t.Fatalf("error %v, want it to name sub-reply \"alpha\"", first)
+	}
+	for range 50 {
+		if _, err := ParseJoined(in); err == nil || err.Error() != first.Error() {
+			t.Fatalf("error %v, then %v", first, err)
 		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/gridminer/gridminer/internal/miner"
@@ -154,7 +156,10 @@ func ParseJoined(b []byte) (map[string]Reply, error) {
 		return nil, fmt.Errorf("joined reply has a top-level STATUS and no sub-replies: %w", miner.ErrProtocol)
 	}
 	out := make(map[string]Reply, len(top))
-	for k, v := range top {
+	// In key order, so a reply with several bad sub-replies always gets
+	// the same error.
+	for _, k := range slices.Sorted(maps.Keys(top)) {
+		v := top[k]
 		if k == "id" {
 			continue
 		}
