@@ -268,90 +268,62 @@ func (s *scanner) summaryItem(r *fastReading, rec bool) bool {
 // statsItem reads one STATS entry, a map: keys are matched exactly (no
 // case folding), "MM ID*" strings and Elapsed are kept, the rest skipped.
 func (s *scanner) statsItem(r *fastReading) bool {
-	if s.Peek() == 'n' {
-		return s.Literal("null")
-	}
-	if s.Peek() != '{' {
-		return false
-	}
-	s.I++
-	s.WS()
-	if s.Peek() == '}' {
-		s.I++
-		return true
-	}
 	first := len(r.mm)
 	seenElapsed := false
-	for {
-		key, ok := s.Key()
-		if !ok {
+	more, ok := s.Open('{', '}')
+	for more {
+		key, kok := s.Key()
+		if !kok || !s.Colon() || !s.statsMember(r, key, first, &seenElapsed) {
 			return false
 		}
-		s.WS()
-		if s.Peek() != ':' {
-			return false
-		}
-		s.I++
-		s.WS()
-		switch {
-		case bytes.HasPrefix(key, []byte("MM ID")):
-			for _, e := range r.mm[first:] {
-				if e.key == string(key) {
-					return false // a duplicated key: the map keeps the last
-				}
-			}
-			k := string(key)
-			switch s.Peek() {
-			case '"', 'n':
-				v, ok := s.Text()
-				if !ok {
-					return false
-				}
-				r.mm = append(r.mm, mmEntry{key: k, val: string(v)})
-			default:
-				if !s.Skip(0) { // not a string: the reference skips it
-					return false
-				}
-			}
-		case string(key) == "Elapsed":
-			if seenElapsed {
-				return false
-			}
-			seenElapsed = true
-			switch c := s.Peek(); {
-			case c == 'n':
-				if !s.Literal("null") {
-					return false
-				}
-			case c == '-' || ('0' <= c && c <= '9'):
-				f, ok := s.Float()
-				if !ok {
-					return false
-				}
-				if r.elapsed == 0 && f >= 0 && f < 1e12 {
-					r.elapsed = int64(f)
-				}
-			default:
-				if !s.Skip(0) { // not a number: the reference skips it
-					return false
-				}
-			}
-		default:
-			if !s.Skip(0) {
-				return false
+		more, ok = s.Next('}')
+	}
+	return ok
+}
+
+// statsMember reads the value of one STATS key.
+func (s *scanner) statsMember(r *fastReading, key []byte, first int, seenElapsed *bool) bool {
+	switch {
+	case bytes.HasPrefix(key, []byte("MM ID")):
+		for _, e := range r.mm[first:] {
+			if e.key == string(key) {
+				return false // a duplicated key: the map keeps the last
 			}
 		}
-		s.WS()
+		k := string(key)
 		switch s.Peek() {
-		case ',':
-			s.I++
-			s.WS()
-		case '}':
-			s.I++
+		case '"', 'n':
+			v, ok := s.Text()
+			if !ok {
+				return false
+			}
+			r.mm = append(r.mm, mmEntry{key: k, val: string(v)})
 			return true
 		default:
+			return s.Skip(0) // not a string: the reference skips it
+		}
+	case string(key) == "Elapsed":
+		if *seenElapsed {
 			return false
 		}
+		*seenElapsed = true
+		switch c := s.Peek(); {
+		case c == 'n':
+			return s.Literal("null")
+		case c == '-' || ('0' <= c && c <= '9'):
+			f, ok := s.Float()
+			if !ok {
+				return false
+			}
+			if r.elapsed == 0 && f >= 0 && f < 1e12 {
+				r.elapsed = int64(f)
+			}
+			return true
+		default:
+			return s.Skip(0) // not a number: the reference skips it
+		}
+	default:
+		return s.Skip(0)
 	}
 }
 

@@ -64,32 +64,15 @@ func (s *Scanner) Object(names []string, field func(k int) bool) bool {
 	return s.ObjectX(names, field, true)
 }
 
-// objectX is object; with skipUnknown false, an unknown key is refused.
+// ObjectX is Object; with skipUnknown false, an unknown key is refused.
 func (s *Scanner) ObjectX(names []string, field func(k int) bool, skipUnknown bool) bool {
-	if s.Peek() == 'n' {
-		return s.Literal("null")
-	}
-	if s.Peek() != '{' {
-		return false
-	}
-	s.I++
-	s.WS()
-	if s.Peek() == '}' {
-		s.I++
-		return true
-	}
 	var seen uint32
-	for {
-		key, ok := s.Key()
-		if !ok {
+	more, ok := s.Open('{', '}')
+	for more {
+		key, kok := s.Key()
+		if !kok || !s.Colon() {
 			return false
 		}
-		s.WS()
-		if s.Peek() != ':' {
-			return false
-		}
-		s.I++
-		s.WS()
 		k := -1
 		for j, n := range names {
 			if string(key) == n {
@@ -97,36 +80,85 @@ func (s *Scanner) ObjectX(names []string, field func(k int) bool, skipUnknown bo
 				break
 			}
 		}
-		if k < 0 {
+		switch {
+		case k >= 0:
+			if seen&(1<<k) != 0 || !field(k) {
+				return false
+			}
+			seen |= 1 << k
+		case !skipUnknown:
+			return false
+		default:
 			for _, n := range names {
 				if asciiEqualFold(key, n) {
 					return false
 				}
 			}
-		}
-		if k >= 0 {
-			if seen&(1<<k) != 0 {
+			if !s.Skip(0) {
 				return false
 			}
-			seen |= 1 << k
-			if !field(k) {
-				return false
-			}
-		} else if !skipUnknown || !s.Skip(0) {
-			return false
 		}
-		s.WS()
-		switch s.Peek() {
-		case ',':
-			s.I++
-			s.WS()
-		case '}':
-			s.I++
-			return true
-		default:
-			return false
-		}
+		more, ok = s.Next('}')
 	}
+	return ok
+}
+
+// Open reads the start of an object or array, or null: more reports
+// whether members or elements follow; ok is false for anything else.
+// With Key, Colon and Next it walks an object whose keys are not known
+// in advance:
+//
+//	more, ok := s.Open('{', '}')
+//	for more {
+//		key, kok := s.Key()
+//		if !kok || !s.Colon() || !readValue(key) {
+//			return false
+//		}
+//		more, ok = s.Next('}')
+//	}
+//	return ok
+func (s *Scanner) Open(opening, closing byte) (more, ok bool) {
+	switch s.Peek() {
+	case 'n':
+		return false, s.Literal("null")
+	case opening:
+		s.I++
+		s.WS()
+		if s.Peek() == closing {
+			s.I++
+			return false, true
+		}
+		return true, true
+	}
+	return false, false
+}
+
+// Colon reads the ':' after a key and the white space around it.
+func (s *Scanner) Colon() bool {
+	s.WS()
+	if s.Peek() != ':' {
+		return false
+	}
+	s.I++
+	s.WS()
+	return true
+}
+
+// Next reads what follows a member or element: white space, then ','
+// (more follows) or the closing byte (the object or array ends, ok).
+// Anything else is not handled (more and ok false).
+func (s *Scanner) Next(closing byte) (more, ok bool) {
+	s.WS()
+	switch s.Peek() {
+	case ',':
+		s.I++
+		s.WS()
+		return true, true
+	case closing:
+		s.I++
+		return false, true
+	}
+	return false, false
 }
 
 // key reads an object key in an object with known fields, unescaped.
@@ -174,34 +206,14 @@ func asciiEqualFold(a []byte, b string) bool {
 // array reads an array (or null), calling elem(i) with the cursor on
 // element i.
 func (s *Scanner) Array(elem func(i int) bool) bool {
-	if s.Peek() == 'n' {
-		return s.Literal("null")
-	}
-	if s.Peek() != '[' {
-		return false
-	}
-	s.I++
-	s.WS()
-	if s.Peek() == ']' {
-		s.I++
-		return true
-	}
-	for i := 0; ; i++ {
+	more, ok := s.Open('[', ']')
+	for i := 0; more; i++ {
 		if !elem(i) {
 			return false
 		}
-		s.WS()
-		switch s.Peek() {
-		case ',':
-			s.I++
-			s.WS()
-		case ']':
-			s.I++
-			return true
-		default:
-			return false
-		}
+		more, ok = s.Next(']')
 	}
+	return ok
 }
 
 // str reads a string and returns its raw contents (between the quotes),
@@ -515,28 +527,11 @@ func (s *Scanner) Skip(depth int) bool {
 			return true
 		}
 		for {
-			if _, _, _, ok := s.Str(); !ok {
+			if _, _, _, ok := s.Str(); !ok || !s.Colon() || !s.Skip(depth+1) {
 				return false
 			}
-			s.WS()
-			if s.Peek() != ':' {
-				return false
-			}
-			s.I++
-			s.WS()
-			if !s.Skip(depth + 1) {
-				return false
-			}
-			s.WS()
-			switch s.Peek() {
-			case ',':
-				s.I++
-				s.WS()
-			case '}':
-				s.I++
-				return true
-			default:
-				return false
+			if more, ok := s.Next('}'); !more {
+				return ok
 			}
 		}
 	case c == '[':
@@ -553,16 +548,8 @@ func (s *Scanner) Skip(depth int) bool {
 			if !s.Skip(depth + 1) {
 				return false
 			}
-			s.WS()
-			switch s.Peek() {
-			case ',':
-				s.I++
-				s.WS()
-			case ']':
-				s.I++
-				return true
-			default:
-				return false
+			if more, ok := s.Next(']'); !more {
+				return ok
 			}
 		}
 	case c == 't':

@@ -76,3 +76,42 @@ func FuzzScanner(f *testing.F) {
 		walk(in) // must not panic or loop
 	})
 }
+
+// members walks an object with any keys the way Open's doc shows.
+func members(s *Scanner, member func(key []byte) bool) bool {
+	more, ok := s.Open('{', '}')
+	for more {
+		key, kok := s.Key()
+		if !kok || !s.Colon() || !member(key) {
+			return false
+		}
+		more, ok = s.Next('}')
+	}
+	return ok
+}
+
+func TestOpenColonNext(t *testing.T) {
+	tests := []struct {
+		in   string
+		keys []string
+		ok   bool
+	}{
+		{`{"MM ID0":"a","MM ID1":1,"x":[{}]}`, []string{"MM ID0", "MM ID1", "x"}, true},
+		{`null`, nil, true},
+		{`{}`, nil, true},
+		{`{"a":1,}`, []string{"a"}, false},
+		{`{"a" 1}`, nil, false},
+		{`["a"]`, nil, false},
+	}
+	for _, tt := range tests {
+		s := Scanner{B: []byte(tt.in)}
+		var keys []string
+		ok := members(&s, func(key []byte) bool {
+			keys = append(keys, string(key))
+			return s.Skip(0)
+		})
+		if ok != tt.ok || !cmp.Equal(keys, tt.keys) {
+			t.Errorf("members(%s): keys %q ok %v; want %q %v", tt.in, keys, ok, tt.keys, tt.ok)
+		}
+	}
+}
