@@ -127,8 +127,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Miner, error) {
 }
 
 // NewWithCapabilities returns a driver for a miner whose Capabilities are
-// already known, without I/O. With zero NominalPower the first Status
-// learns them.
+// already known, without I/O. A machine whose capabilities are not known
+// yet is reached with New, e.g. through fleet.Lazy when it is down at start.
 func NewWithCapabilities(cfg Config, deps Deps, caps miner.Capabilities) (*Miner, error) {
 	m, err := newMiner(cfg, deps)
 	if err != nil {
@@ -246,11 +246,6 @@ func (m *Miner) recentClock(action string) (when int64, last command, ok bool) {
 
 // Status reads summary and estats in one joined request.
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
-	if caps, _ := m.snapshot(); caps.NominalPower <= 0 {
-		if err := m.learnCaps(ctx); err != nil {
-			return miner.Status{}, err
-		}
-	}
 	rd, err := m.read(ctx)
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)

@@ -115,20 +115,6 @@ func TestApplyPower(t *testing.T) {
 	}
 }
 
-func TestNewWithCapabilitiesLearnsLater(t *testing.T) {
-	clk, u, _ := dial(t, avalon.Config{})
-	m, err := avalon.NewWithCapabilities(avalon.Config{Addr: u.Addr()}, avalon.Deps{Clock: clk}, miner.Capabilities{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Status(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if c := m.Capabilities(); c.Driver != "avalon" || c.NominalPower <= 0 {
-		t.Errorf("capabilities after first status: %+v", c)
-	}
-}
-
 func TestConfigErrors(t *testing.T) {
 	clk := clock.NewManual(t0)
 	for _, tt := range []struct {

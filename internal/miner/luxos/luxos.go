@@ -110,18 +110,13 @@ func (m *Miner) capsRef() (miner.Capabilities, string) {
 	return m.caps, m.defaultP
 }
 
-// capsKnown reports whether capabilities have been learnt or given.
-func (m *Miner) capsKnown() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.caps.NominalPower > 0
-}
-
 // NewWithCapabilities returns a driver for a miner whose Capabilities are
 // already known (from a previous New, a store or config), without any I/O,
 // so a large fleet can start without a round trip per miner. caps.PowerSteps
 // must hold the miner's profiles: Apply picks profiles from them and Run(0)
-// selects the step named "default" (else the one at NominalPower).
+// selects the step named "default" (else the one at NominalPower). A
+// machine whose capabilities are not known yet is reached with New, e.g.
+// through fleet.Lazy when it is down at start.
 func NewWithCapabilities(cfg Config, deps Deps, caps miner.Capabilities) (*Miner, error) {
 	m, err := newMiner(cfg, deps)
 	if err != nil {
@@ -160,8 +155,6 @@ func (m *Miner) errf(op string, err error) error {
 func (m *Miner) Addr() string { return m.addr }
 
 // Capabilities returns what New learnt (or what NewWithCapabilities got).
-// A driver created without them (NominalPower 0) learns them on the first
-// Status call that reaches the miner.
 func (m *Miner) Capabilities() miner.Capabilities {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -173,11 +166,6 @@ func (m *Miner) Capabilities() miner.Capabilities {
 // Status reads summary+power+devs+fans+config in one request. The sleep
 // state comes from CONFIG CurtailMode ("Sleep"); see testdata/README.md.
 func (m *Miner) Status(ctx context.Context) (miner.Status, error) {
-	if !m.capsKnown() {
-		if err := m.learnCaps(ctx); err != nil {
-			return miner.Status{}, err
-		}
-	}
 	body, err := m.client.Raw(ctx, cgminer.EncodeJSON(statusRequest))
 	if err != nil {
 		return miner.Status{}, m.errf("status", err)

@@ -515,28 +515,6 @@ func BenchmarkParseStatus(b *testing.B) {
 	}
 }
 
-func TestCapabilitiesLearntOnFirstStatus(t *testing.T) {
-	f := &fakeLux{t: t, curtail: "None", profile: "default", atm: true}
-	addr := f.start()
-	m, err := NewWithCapabilities(Config{Addr: addr, Timeout: 5 * time.Second}, Deps{Clock: fixedClock{t0}}, miner.Capabilities{Driver: "luxos"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := m.Capabilities().NominalPower; got != 0 {
-		t.Fatalf("nominal power before any I/O = %v, want 0", got)
-	}
-	if _, err := m.Status(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	caps := m.Capabilities()
-	if caps.NominalPower != 3068 {
-		t.Errorf("nominal power after first status = %v, want 3068", caps.NominalPower)
-	}
-	if diff := cmp.Diff(wantSteps, caps.PowerSteps); diff != "" {
-		t.Errorf("power steps learnt (-want +got):\n%s", diff)
-	}
-}
-
 // allCalls returns every command the fake saw since the last call and resets the log.
 func (f *fakeLux) allCalls() []string {
 	f.mu.Lock()
