@@ -250,26 +250,17 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	if err := errors.Join(capErrs...); err != nil {
 		return res, fmt.Errorf("learn capabilities: %w", err)
 	}
-	var ms []miner.Miner
-	var inv *fleet.Inventory
-	build := func() error {
-		for _, m := range ms {
-			closeDriver(m)
+	ms := make([]miner.Miner, n)
+	members := make([]fleet.Member, n)
+	for i := range n {
+		m, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
+		if err != nil {
+			return res, err
 		}
-		ms = make([]miner.Miner, n)
-		members := make([]fleet.Member, n)
-		for i := range n {
-			m, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
-			if err != nil {
-				return err
-			}
-			ms[i], members[i] = m, fleet.Member{ID: addrs[i], Miner: m}
-		}
-		var err error
-		inv, err = fleet.NewInventory(members)
-		return err
+		ms[i], members[i] = m, fleet.Member{ID: addrs[i], Miner: m}
 	}
-	if err := build(); err != nil {
+	inv, err := fleet.NewInventory(members)
+	if err != nil {
 		return res, err
 	}
 	defer func() {
@@ -363,9 +354,8 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	// Drop every session, token and digest nonce (untimed) so the wake
 	// must log on again, as after a controller restart or an expiry. The
 	// drivers keep what they know of their miners, as a controller that
-	// just polled would; drivers without Logoff are made afresh.
+	// just polled would; a firmware without credentials has nothing to drop.
 	logoffErrs := make([]error, n)
-	rebuilt := 0
 	forEachLimit(ctx, n, concurrency, func(i int) {
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -375,26 +365,6 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	})
 	if err := errors.Join(logoffErrs...); err != nil {
 		return res, fmt.Errorf("logoff before wake_all_logon: %w", err)
-	}
-	for i, m := range ms {
-		if _, ok := m.(interface{ Logoff(context.Context) error }); !ok {
-			fresh, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
-			if err != nil {
-				return res, err
-			}
-			closeDriver(m)
-			ms[i] = fresh
-			rebuilt++
-		}
-	}
-	if rebuilt > 0 {
-		members := make([]fleet.Member, n)
-		for i := range n {
-			members[i] = fleet.Member{ID: addrs[i], Miner: ms[i]}
-		}
-		if inv, err = fleet.NewInventory(members); err != nil {
-			return res, err
-		}
 	}
 	measure("wake_all_logon", func() (int, int, error, string) { return execute(miner.Run(0)) })
 	return res, nil
