@@ -17,7 +17,8 @@
 // the offer cap (Winter Storm Uri reached $9,315/MWh) are never clamped.
 // Missing intervals are not an error here; callers find them with
 // price.Schedule.Gaps. The reader only checks rows of the point asked for;
-// it does not fetch reports from ERCOT and does not read the xlsx reports.
+// it does not fetch reports from ERCOT. It reads the day-ahead DAMLZHBSPP
+// workbook (OpenDAM) and the NP6-905-CD real-time CSV (OpenSPP).
 package ercot
 
 import (
