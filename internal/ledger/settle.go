@@ -71,11 +71,7 @@ func Settle(u Usage, price energy.Price, btcPerTHDay, btcUSD float64) (Entry, er
 	if err != nil {
 		return fail(err)
 	}
-	msat, err := roundInt("btc", u.HashTHs*btcPerTHDay/86400*MilliSatsPerBTC)
-	if err != nil {
-		return fail(err)
-	}
-	revenue, err := roundInt("revenue", float64(msat)*btcUSD/MilliSatsPerBTC*MicrosPerUSD)
+	msat, revenue, err := mined(u.HashTHs, btcPerTHDay, btcUSD)
 	if err != nil {
 		return fail(err)
 	}
@@ -99,6 +95,35 @@ func Settle(u Usage, price energy.Price, btcPerTHDay, btcUSD float64) (Entry, er
 		Revenue:     Micros(revenue),
 		Net:         Micros(net),
 	}, nil
+}
+
+// Mined is the expected bitcoin of hashTHs TH/s·seconds of hashing at
+// btcPerTHDay, and its value at btcUSD, rounded as Settle rounds them:
+// BTC once to the millisatoshi, revenue once to the micro-dollar from the
+// rounded BTC. Inputs must be finite and not negative.
+func Mined(hashTHs, btcPerTHDay, btcUSD float64) (MilliSats, Micros, error) {
+	for _, c := range []struct {
+		what string
+		v    float64
+	}{{"hash-time", hashTHs}, {"btc per TH/s per day", btcPerTHDay}, {"btc price", btcUSD}} {
+		if err := checkNonNeg(c.what, c.v); err != nil {
+			return 0, 0, err
+		}
+	}
+	msat, revenue, err := mined(hashTHs, btcPerTHDay, btcUSD)
+	return MilliSats(msat), Micros(revenue), err
+}
+
+func mined(hashTHs, btcPerTHDay, btcUSD float64) (int64, int64, error) {
+	msat, err := roundInt("btc", hashTHs*btcPerTHDay/86400*MilliSatsPerBTC)
+	if err != nil {
+		return 0, 0, err
+	}
+	revenue, err := roundInt("revenue", float64(msat)*btcUSD/MilliSatsPerBTC*MicrosPerUSD)
+	if err != nil {
+		return 0, 0, err
+	}
+	return msat, revenue, nil
 }
 
 // Totals sums settled entries.
