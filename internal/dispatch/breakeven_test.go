@@ -385,6 +385,7 @@ func TestBreakevenSummary(t *testing.T) {
 		Power:     6510,
 		Running:   2,
 		Sleeping:  1,
+		Cap:       10000,
 		Units: []UnitPlan{
 			{ID: "a", Setpoint: run, Reason: "below breakeven: price $90.00/MWh <= breakeven $119.05/MWh"},
 			{ID: "b", Setpoint: run, Reason: "below breakeven: price $90.00/MWh <= breakeven $104.17/MWh"},

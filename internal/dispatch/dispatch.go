@@ -1,14 +1,29 @@
 // Package dispatch decides, for one planning interval, which miners run, at
 // what power, and which sleep. A Policy takes Inputs (the time, the
-// interval, the expected power price, the hashprice and the fleet's last
-// observed state) and returns a Plan with one setpoint per unit and a
-// human-readable reason for each decision.
+// interval, the expected power price, the prices settled before it, any
+// price forecast, the hashprice, the site's contract and obligations, the
+// 4CP peak risk and the fleet's last observed state) and returns a Plan
+// with one setpoint per unit, a decision per AI load and a human-readable
+// reason for each.
+//
+// Policies have one canonical name each (Names, New): always-on,
+// breakeven, partial-power, fourcp (a modifier: "+fourcp"), planner, and
+// the offline oracle (Solve over a whole period with perfect foresight).
+// The per-interval policies share one allocation (allocate.go) that walks
+// units in merit order along the contract's cost curve of the site's
+// flexible draw, and applies the constraints in a fixed order: the cap
+// (site import cap and deployments), the site ramp limit, commitment
+// floors, min run and sleep, then economics. The planner and the oracle
+// build a scheduling model of classes of identical units and solve it with
+// internal/dispatch/optimize.
 //
 // Dispatch is pure: it does no I/O, reads no clock (Now comes in Inputs),
 // starts no goroutine and keeps no state between calls, so the live site
 // loop and the backtester run the same code and get the same answers. It
-// does not fetch prices, talk to miners, check telemetry freshness (the
-// caller marks stale units StateOffline) or settle money (internal/ledger).
+// does not fetch prices or load, talk to miners, check telemetry freshness
+// (the caller marks stale units StateOffline), stagger commands in time
+// (the live loop does, from Plan.Ramp) or settle money (internal/contract
+// and internal/ledger).
 package dispatch
 
 import (
@@ -19,8 +34,10 @@ import (
 	"time"
 
 	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/price"
 )
 
 // Unit is one controllable machine as dispatch sees it.
@@ -36,7 +53,10 @@ type Unit struct {
 	Since time.Time
 }
 
-// Inputs is everything a policy may know when planning one interval.
+// Inputs is everything a policy may know when planning one interval. No
+// field may hold what was not known at Now: the caller (the live loop or
+// the backtester) fills Price, Recent, Forecast and PeakRisk from data
+// published before Now.
 type Inputs struct {
 	Now       time.Time
 	Interval  energy.Interval   // the interval being planned
@@ -44,6 +64,48 @@ type Inputs struct {
 	Hashprice bitcoin.Hashprice // expected revenue, before pool fees
 	Units     []Unit
 	SiteCap   energy.Power // site import cap; 0 means none
+
+	// Recent holds the settled market prices of the intervals just before
+	// Interval, oldest first (strike-price persistence counts them).
+	Recent []energy.Price
+	// Forecast holds the prices expected from Interval on, as known at
+	// Now (day-ahead prices, or a live curve); the planner optimises over
+	// it. It may be empty.
+	Forecast price.Schedule
+	// Contract is the site's power contract and grid obligations; nil
+	// means a plain index contract at Price plus the policy's adder.
+	Contract *contract.Contract
+	// Generation is the behind-the-meter generation expected in Interval.
+	Generation energy.Power
+	// Deployments are the demand-response deployments known at Now
+	// (active or announced).
+	Deployments []contract.Deployment
+	// Emergency is a grid emergency: firm AI loads may be curtailed too.
+	Emergency bool
+	// PeakRisk is the estimated probability that Interval falls in its
+	// month's 4CP system peak hour (0 when unknown or out of season).
+	PeakRisk float64
+	// Previous is the site's flexible draw planned for the interval
+	// before (the site ramp limit counts from it); HasPrevious says
+	// whether it is known.
+	Previous    energy.Power
+	HasPrevious bool
+}
+
+// Segment is one piece of the convex cost curve of the site's flexible
+// draw: the next Width watts cost Price.
+type Segment struct {
+	Width energy.Power // may be +Inf on the last segment
+	Price energy.Price
+}
+
+// AIPlan is the decision for one AI/GPU load of the contract.
+type AIPlan struct {
+	Name   string
+	Run    bool
+	Power  energy.Power
+	Firm   bool
+	Reason string
 }
 
 // UnitPlan is the decision for one unit.
@@ -68,7 +130,15 @@ type Plan struct {
 	Power             energy.Power
 	Running, Sleeping int
 	Units             []UnitPlan // one per input unit, in input order
-	Reason            string     // one-line human explanation
+	AI                []AIPlan   // one per AI load of the contract, in contract order
+	// Floor and Cap bound the flexible draw (mining and deferrable AI):
+	// Floor is the droppable load commitments keep running, Cap the limit
+	// from the site cap and deployments (+Inf when none).
+	Floor, Cap energy.Power
+	// Ramp is the site's ramp limit in watts per minute (0: none); the
+	// live loop staggers its commands so no minute steps more than this.
+	Ramp   energy.Power
+	Reason string // one-line human explanation
 }
 
 // Policy turns Inputs into a Plan. Implementations are deterministic: the
@@ -105,6 +175,23 @@ func (in Inputs) Validate() error {
 		return fmt.Errorf("hashprice %v is negative: %w", float64(in.Hashprice), ErrInvalidInputs)
 	}
 	if _, err := energy.NewPower("site cap", float64(in.SiteCap)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+	}
+	for i, p := range in.Recent {
+		if err := energy.Check(fmt.Sprintf("recent price %d", i), float64(p)); err != nil {
+			return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+		}
+	}
+	if err := in.Forecast.Validate(); err != nil {
+		return fmt.Errorf("forecast: %w: %w", err, ErrInvalidInputs)
+	}
+	if _, err := energy.NewPower("generation", float64(in.Generation)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+	}
+	if !(in.PeakRisk >= 0 && in.PeakRisk <= 1) {
+		return fmt.Errorf("peak risk %v must be in [0, 1]: %w", in.PeakRisk, ErrInvalidInputs)
+	}
+	if _, err := energy.NewPower("previous draw", float64(in.Previous)); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
 	}
 	seen := make(map[string]int, len(in.Units))

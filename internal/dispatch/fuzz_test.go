@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/miner"
 )
@@ -24,16 +25,38 @@ func FuzzBreakevenPlan(f *testing.F) {
 	f.Add(math.NaN(), 0.05, 0.0, 0.0, 0.0, 0.0, int64(0), int64(0), uint64(4), uint8(3))
 	f.Add(70.0, -0.01, 0.0, 0.0, 0.0, 0.0, int64(0), int64(0), uint64(5), uint8(3))
 	f.Add(70.0, 0.05, 1.0, 0.0, 0.0, 0.0, int64(0), int64(0), uint64(6), uint8(0))
+	f.Add(70.0, 0.05, 90000.0, 2.0, 0.02, 0.0, int64(30), int64(15), uint64(0x6d)<<56|7, uint8(60))
+	f.Add(300.0, 0.05, 0.0, 0.0, 0.0, 0.0, int64(0), int64(0), uint64(0x25)<<56|8, uint8(30))
 	f.Fuzz(func(t *testing.T, price, hashprice, siteCap, hyst, poolFee, adder float64, minRun, minSleep int64, seed uint64, n uint8) {
+		// The seed's high bits pick the variants: partial power, strike
+		// persistence, a ramp limit with a previous draw, and a contract
+		// with a block, a commitment (deployed or not) and AI loads.
+		flags := seed >> 56
 		p, err := NewBreakeven(BreakevenConfig{
 			Hysteresis: energy.Price(hyst), MinRun: time.Duration(minRun) * time.Minute,
 			MinSleep: time.Duration(minSleep) * time.Minute, PowerAdder: energy.Price(adder), PoolFee: poolFee,
+			Partial: flags&1 != 0, CurtailAfter: int(flags>>1) & 3, ResumeAfter: int(flags>>3) & 3,
+			RampPerMinute: energy.Power(float64(flags&4) * 250),
 		})
 		if err != nil {
 			return
 		}
 		in := inputs(energy.Price(price), energy.Power(siteCap), randomUnits(int(n), seed))
 		in.Hashprice = bitcoin.Hashprice(hashprice)
+		in.Recent = []energy.Price{energy.Price(price) - 20, energy.Price(price) + 20}
+		if flags&4 != 0 {
+			in.Previous, in.HasPrevious = energy.Power(float64(n)*1500), true
+		}
+		if flags&32 != 0 {
+			c := &contract.Contract{Block: &contract.Block{MW: 0.1, PriceUSDPerMWh: 30},
+				AI: []contract.AILoad{{Name: "firm", MW: 0.01, ValueUSDPerMWh: 500, Firm: true}, {Name: "batch", MW: 0.02, ValueUSDPerMWh: 90}},
+				Commitments: []contract.Commitment{commitment(0.05)}}
+			c.Defaults(energy.Power(float64(n) * 3500))
+			in.Contract = c
+			if flags&64 != 0 {
+				in.Deployments = []contract.Deployment{{Commitment: "ers", Start: testNow.Add(-time.Hour)}}
+			}
+		}
 		plan, err := p.Plan(in)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidInputs) {
@@ -61,8 +84,11 @@ func FuzzBreakevenPlan(f *testing.F) {
 				reserved += iu.Caps.SleepPower
 			}
 		}
-		if in.SiteCap > 0 && reserved <= in.SiteCap && plan.Power > in.SiteCap+1e-3 {
+		if in.SiteCap > 0 && in.Contract == nil && reserved <= in.SiteCap && plan.Power > in.SiteCap+1e-3 {
 			t.Fatalf("planned %v W over cap %v W with only %v W reserved", float64(plan.Power), float64(in.SiteCap), float64(reserved))
+		}
+		if reserved <= plan.Cap && plan.Power > plan.Cap+1e-3 {
+			t.Fatalf("planned %v W over the flexible cap %v W with only %v W reserved", float64(plan.Power), float64(plan.Cap), float64(reserved))
 		}
 		again, err := p.Plan(in)
 		if err != nil {
