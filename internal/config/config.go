@@ -24,20 +24,27 @@ import (
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/gridminer/gridminer/internal/contract"
+	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/fleet"
 )
 
 // File is a whole site configuration.
 type File struct {
-	Site    Site      `yaml:"site"`
-	Miners  []Miners  `yaml:"miners"`
-	Price   Price     `yaml:"price"`
-	Bitcoin Bitcoin   `yaml:"bitcoin"`
-	Policy  Policy    `yaml:"policy"`
-	Store   Store     `yaml:"store"`
-	HTTP    HTTP      `yaml:"http"`
-	Poll    Poll      `yaml:"poll"`
-	Execute Execution `yaml:"execute"`
+	Site    Site     `yaml:"site"`
+	Miners  []Miners `yaml:"miners"`
+	Price   Price    `yaml:"price"`
+	Bitcoin Bitcoin  `yaml:"bitcoin"`
+	Policy  Policy   `yaml:"policy"`
+	// Fleet describes the machines by class for offline use (plan,
+	// backtest); the live controller finds its machines under miners.
+	Fleet []FleetClass `yaml:"fleet"`
+	// Contract is the site's power contract and grid obligations.
+	Contract contract.Contract `yaml:"contract"`
+	Store    Store             `yaml:"store"`
+	HTTP     HTTP              `yaml:"http"`
+	Poll     Poll              `yaml:"poll"`
+	Execute  Execution         `yaml:"execute"`
 }
 
 // Site is the site-wide section.
@@ -51,6 +58,16 @@ type Site struct {
 	OnStalePrice string `yaml:"on_stale_price"`
 	// OnStop: hold | sleep | run, the state machines are left in when the controller stops (default hold).
 	OnStop string `yaml:"on_stop"`
+	// LoadForecast is a system-load file (ERCOT native load .xlsx, or a
+	// time,mw CSV of actuals and forecast, re-read every hour) for the 4CP
+	// peak risk; empty means no 4CP risk is known.
+	LoadForecast string `yaml:"load_forecast"`
+	// DeploymentsFile lists demand-response deployments (re-read every
+	// poll; a change re-plans at once): the manual deployment source.
+	DeploymentsFile string `yaml:"deployments_file"`
+	// OverheadWPerMachine is the cooling and site load each running
+	// machine adds; dispatch counts it in breakevens (default 0).
+	OverheadWPerMachine float64 `yaml:"overhead_w_per_machine"`
 }
 
 // Miners is one machine or a block of machines with consecutive addresses.
@@ -109,6 +126,10 @@ type Price struct {
 	Seed  int64  `yaml:"seed"`
 	Path  string `yaml:"path"`
 	Point string `yaml:"point"`
+	// DAMPath is an ERCOT day-ahead workbook (DAMLZHBSPP .xlsx) the
+	// planner uses as its forecast with ercot-csv prices; the synthetic
+	// source forecasts with its own model minus the unforeseeable parts.
+	DAMPath string `yaml:"dam_path"`
 }
 
 // Bitcoin selects the Bitcoin economics.
@@ -123,13 +144,23 @@ type Bitcoin struct {
 
 // Policy selects and tunes the dispatch policy.
 type Policy struct {
-	// Type: breakeven.
+	// Type is a canonical policy name: always-on, breakeven,
+	// partial-power, fourcp or planner, optionally with +fourcp (the
+	// oracle runs only offline).
 	Type                string   `yaml:"type"`
 	HysteresisUSDPerMWh float64  `yaml:"hysteresis_usd_per_mwh"`
 	MinRun              Duration `yaml:"min_run"`
 	MinSleep            Duration `yaml:"min_sleep"`
 	PowerAdderUSDPerMWh float64  `yaml:"power_adder_usd_per_mwh"`
 	PoolFee             float64  `yaml:"pool_fee"`
+	// CurtailAfter and ResumeAfter are strike-price persistence, in
+	// intervals (0: act at once).
+	CurtailAfter int `yaml:"curtail_after"`
+	ResumeAfter  int `yaml:"resume_after"`
+	// RampMWPerMin limits how fast the site's draw changes (0: no limit).
+	RampMWPerMin float64 `yaml:"ramp_mw_per_min"`
+	// Horizon is how far the planner looks ahead (default 24h).
+	Horizon Duration `yaml:"horizon"`
 }
 
 // Store selects the database.
@@ -304,12 +335,16 @@ func (f *File) validate(v *validator) {
 	if f.Site.Interval.D() < time.Minute || time.Hour%f.Site.Interval.D() != 0 {
 		v.fail("$.site.interval", "%s: must divide an hour and be at least 1m", f.Site.Interval.D())
 	}
+	if f.Site.OverheadWPerMachine < 0 || !finite(f.Site.OverheadWPerMachine) {
+		v.fail("$.site.overhead_w_per_machine", "%v: must be a finite number >= 0", f.Site.OverheadWPerMachine)
+	}
 	if f.Site.ImportCapKW < 0 || !finite(f.Site.ImportCapKW) {
 		v.fail("$.site.import_cap_kw", "%v: must be a finite number >= 0", f.Site.ImportCapKW)
 	}
-	if len(f.Miners) == 0 {
-		v.fail("$.miners", "no miners configured")
+	if len(f.Miners) == 0 && len(f.Fleet) == 0 {
+		v.fail("$.miners", "no miners configured (miners for the live controller, or fleet for plan and backtest)")
 	}
+	f.validateOffline(v)
 	seen := map[string]string{}
 	for i, m := range f.Miners {
 		p := "$.miners[" + strconv.Itoa(i) + "]"
@@ -374,8 +409,8 @@ func (f *File) validate(v *validator) {
 	default:
 		v.fail("$.bitcoin.type", "%q: want demo or static", f.Bitcoin.Type)
 	}
-	if f.Policy.Type != "breakeven" {
-		v.fail("$.policy.type", "%q: want breakeven", f.Policy.Type)
+	if err := dispatch.Known(f.Policy.Type); err != nil {
+		v.fail("$.policy.type", "%v", err)
 	}
 	if f.Policy.HysteresisUSDPerMWh < 0 || !finite(f.Policy.HysteresisUSDPerMWh) {
 		v.fail("$.policy.hysteresis_usd_per_mwh", "%v: must be >= 0", f.Policy.HysteresisUSDPerMWh)
