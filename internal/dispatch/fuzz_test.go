@@ -49,7 +49,7 @@ func FuzzBreakevenPlan(f *testing.F) {
 		}
 		if flags&32 != 0 {
 			c := &contract.Contract{Block: &contract.Block{MW: 0.1, PriceUSDPerMWh: 30},
-				AI: []contract.AILoad{{Name: "firm", MW: 0.01, ValueUSDPerMWh: 500, Firm: true}, {Name: "batch", MW: 0.02, ValueUSDPerMWh: 90}},
+				AI:          []contract.AILoad{{Name: "firm", MW: 0.01, ValueUSDPerMWh: 500, Firm: true}, {Name: "batch", MW: 0.02, ValueUSDPerMWh: 90}},
 				Commitments: []contract.Commitment{commitment(0.05)}}
 			c.Defaults(energy.Power(float64(n) * 3500))
 			in.Contract = c
