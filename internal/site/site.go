@@ -13,15 +13,18 @@
 package site
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/bitcoin"
 	"github.com/gridminer/gridminer/internal/clock"
+	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/fleet"
@@ -86,6 +89,17 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// StopTimeout bounds, on wall time, applying OnStop at shutdown (default 30 s).
 	StopTimeout time.Duration
+	// Contract is the site's power contract and grid obligations; nil is
+	// a plain index contract.
+	Contract *contract.Contract
+	// Recent is how many settled prices the policy sees (default 16).
+	Recent int
+	// Overhead is the cooling and site load each running machine adds
+	// (W); dispatch counts it in every machine's power and breakeven, and
+	// the commands carry the machines' own power.
+	Overhead energy.Power
+	// ForecastAhead is how far ahead the forecast is read (default 48h).
+	ForecastAhead time.Duration
 
 	Poll fleet.PollConfig
 	Exec fleet.ExecConfig
@@ -122,6 +136,12 @@ func (c Config) withDefaults() Config {
 	if c.StopTimeout <= 0 {
 		c.StopTimeout = 30 * time.Second
 	}
+	if c.Recent <= 0 {
+		c.Recent = 16
+	}
+	if c.ForecastAhead <= 0 {
+		c.ForecastAhead = 48 * time.Hour
+	}
 	return c
 }
 
@@ -149,6 +169,15 @@ type Deps struct {
 	Store    store.Store
 	OnSettle func(Settlement)    // called after each interval is settled (may be nil)
 	OnPlan   func(dispatch.Plan) // called after each plan is applied and recorded (may be nil)
+	// Forecast, if set, supplies expected prices ahead (day-ahead prices
+	// or a live curve) for the look-ahead planner.
+	Forecast price.Source
+	// PeakRisk, if set, estimates the probability that the hour starting
+	// at hour is its month's 4CP system peak, from load known at the call.
+	PeakRisk func(ctx context.Context, hour time.Time) (float64, error)
+	// Deployments, if set, returns the demand-response deployments known
+	// now.
+	Deployments func() []contract.Deployment
 }
 
 // Settlement is one settled interval with the site's state at that time,
@@ -191,6 +220,11 @@ type Site struct {
 	plan     dispatch.Plan
 	pending  []ledger.Usage // closed intervals waiting for their price
 	lastTele time.Time
+	// staged holds the later batches of a plan applied under the site ramp
+	// limit, sent one a minute.
+	staged []stagedBatch
+	// lastDeploy is the deployments the last plan saw, to notice changes.
+	lastDeploy string
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -253,12 +287,26 @@ func (s *Site) Run(ctx context.Context) error {
 		if current.End.Before(wake) {
 			wake = current.End
 		}
+		if len(s.staged) > 0 && s.staged[0].due.Before(wake) {
+			wake = s.staged[0].due
+		}
 		if clock.SleepUntil(ctx, clk, wake) != nil {
 			break
 		}
 		now := clk.Now()
+		for len(s.staged) > 0 && !now.Before(s.staged[0].due) {
+			b := s.staged[0]
+			s.staged = s.staged[1:]
+			s.execute(ctx, b.cmds, "plan (ramp-staggered batch)")
+		}
 		if !now.Before(nextPoll) {
 			s.poll(ctx)
+			if s.deploymentsChanged() {
+				// A deployment must be met within its deadline (minutes):
+				// re-plan now rather than at the next interval.
+				s.log.Warn("demand-response deployments changed; re-planning now", "interval", current.String())
+				s.planInterval(ctx, current)
+			}
 			s.reconcile(ctx)
 			for !nextPoll.After(now) {
 				nextPoll = nextPoll.Add(s.cfg.PollEvery)
@@ -389,7 +437,8 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	if err != nil {
 		s.log.Error("price source", "err", err)
 	}
-	in := dispatch.Inputs{Now: now, Interval: iv, Price: pt.Price, Hashprice: hp, SiteCap: s.cfg.SiteCap}
+	in := dispatch.Inputs{Now: now, Interval: iv, Price: pt.Price, Hashprice: hp, SiteCap: s.cfg.SiteCap, Contract: s.cfg.Contract}
+	s.knownInputs(ctx, now, &in)
 	unknown := 0
 	for i, m := range s.deps.Fleet.Members() {
 		u := s.units[i]
@@ -397,7 +446,7 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 			unknown++ // never answered: left alone until its capabilities are known
 			continue
 		}
-		in.Units = append(in.Units, dispatch.Unit{ID: m.ID, Caps: u.caps, State: s.state(u, now), Running: u.running, Since: u.since})
+		in.Units = append(in.Units, dispatch.Unit{ID: m.ID, Caps: withOverhead(u.caps, s.cfg.Overhead), State: s.state(u, now), Running: u.running, Since: u.since})
 	}
 	if unknown > 0 {
 		s.log.Warn("machines left out of the plan until they answer with their capabilities", "count", unknown)
@@ -408,6 +457,13 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 		if err != nil {
 			s.log.Error("dispatch plan failed; holding current setpoints", "policy", s.deps.Policy.Name(), "err", err)
 			return
+		}
+		if s.cfg.Overhead > 0 {
+			for i := range plan.Units {
+				if sp := &plan.Units[i].Setpoint; sp.Mode == miner.ModeRun && sp.Power > 0 {
+					sp.Power -= s.cfg.Overhead
+				}
+			}
 		}
 	} else {
 		plan = s.failSafePlan(in, s.cfg.OnStalePrice, fmt.Sprintf("fail-safe %s: no price published in the last %s", s.cfg.OnStalePrice, s.cfg.PriceStaleAfter))
@@ -432,6 +488,53 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	if s.deps.OnPlan != nil {
 		s.deps.OnPlan(plan)
 	}
+}
+
+// knownInputs adds to in what was known at now: the settled prices before
+// it, the forecast, the 4CP peak risk, deployments and the previous plan.
+func (s *Site) knownInputs(ctx context.Context, now time.Time, in *dispatch.Inputs) {
+	sched, err := s.deps.Prices.Schedule(ctx, now.Add(-time.Duration(s.cfg.Recent)*s.cfg.Interval), now)
+	if err == nil {
+		for _, p := range sched {
+			if !p.Interval.End.After(now) {
+				in.Recent = append(in.Recent, p.Price)
+			}
+		}
+	}
+	if s.deps.Forecast != nil {
+		f, err := s.deps.Forecast.Schedule(ctx, in.Interval.Start, in.Interval.Start.Add(s.cfg.ForecastAhead))
+		if err == nil && f.Validate() == nil {
+			in.Forecast = f
+		} else if err != nil && !errors.Is(err, price.ErrNoData) {
+			s.log.Warn("price forecast unavailable", "err", err)
+		}
+	}
+	if s.deps.PeakRisk != nil {
+		r, err := s.deps.PeakRisk(ctx, in.Interval.Start.Truncate(time.Hour))
+		if err != nil {
+			s.log.Warn("4CP peak risk unavailable", "err", err)
+		} else if r >= 0 && r <= 1 {
+			in.PeakRisk = r
+		}
+	}
+	if s.deps.Deployments != nil {
+		in.Deployments = s.deps.Deployments()
+		s.lastDeploy = fmt.Sprint(in.Deployments)
+	}
+	s.mu.RLock()
+	if !s.plan.Interval.IsZero() && s.plan.Interval.End.Equal(in.Interval.Start) {
+		in.Previous, in.HasPrevious = s.plan.Power, true
+	}
+	s.mu.RUnlock()
+}
+
+// deploymentsChanged reports whether the known deployments differ from
+// those the last plan saw.
+func (s *Site) deploymentsChanged() bool {
+	if s.deps.Deployments == nil {
+		return false
+	}
+	return fmt.Sprint(s.deps.Deployments()) != s.lastDeploy
 }
 
 // failSafePlan builds the plan for a fail-safe action.
@@ -468,6 +571,8 @@ func (s *Site) failSafePlan(in dispatch.Inputs, fs FailSafe, reason string) disp
 func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 	now := s.deps.Clock.Now()
 	var cmds []fleet.Command
+	var deltas []energy.Power
+	s.staged = nil // a new plan replaces what is left of the last one
 	for _, up := range plan.Units {
 		idx, ok := s.deps.Fleet.Index(up.ID)
 		if !ok {
@@ -484,6 +589,16 @@ func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 		if run != u.running {
 			u.since = now
 		}
+		if changed || contradicted {
+			was := u.desired
+			if !u.hasDesire {
+				was = miner.Sleep()
+				if u.running {
+					was = miner.Run(0)
+				}
+			}
+			deltas = append(deltas, powerOf(u.caps, up.Setpoint)-powerOf(u.caps, was))
+		}
 		u.running = run
 		u.desired = up.Setpoint
 		u.hasDesire = true
@@ -491,7 +606,76 @@ func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 			u.sentAt = now
 		}
 	}
-	s.execute(ctx, cmds, "plan")
+	batches := stagger(cmds, deltas, plan.Ramp)
+	for i, b := range batches[1:] {
+		s.staged = append(s.staged, stagedBatch{due: now.Add(time.Duration(i+1) * time.Minute), cmds: b})
+	}
+	if len(batches) > 1 {
+		s.log.Info("plan staggered under the site ramp limit", "batches", len(batches), "ramp_per_minute", plan.Ramp.String())
+	}
+	s.execute(ctx, batches[0], "plan")
+}
+
+// withOverhead adds w to every running power level of c.
+func withOverhead(c miner.Capabilities, w energy.Power) miner.Capabilities {
+	if w <= 0 {
+		return c
+	}
+	c = c.Clone()
+	c.NominalPower += w
+	for i := range c.PowerSteps {
+		c.PowerSteps[i].Power += w
+	}
+	return c
+}
+
+// stagedBatch is a batch of commands due at a time.
+type stagedBatch struct {
+	due  time.Time
+	cmds []fleet.Command
+}
+
+// stagger splits cmds into batches, one per minute, so that no batch
+// changes the site's draw by more than ramp (W per minute): decreases
+// first (they relieve the grid), then increases. A single command larger
+// than ramp gets a batch of its own. With ramp 0 everything is one batch.
+func stagger(cmds []fleet.Command, deltas []energy.Power, ramp energy.Power) [][]fleet.Command {
+	if ramp <= 0 || len(cmds) == 0 {
+		return [][]fleet.Command{cmds}
+	}
+	idx := make([]int, len(cmds))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(deltas[a], deltas[b]) })
+	var out [][]fleet.Command
+	var cur []fleet.Command
+	var step energy.Power
+	for _, i := range idx {
+		d := deltas[i]
+		if d < 0 {
+			d = -d
+		}
+		if len(cur) > 0 && step+d > ramp {
+			out = append(out, cur)
+			cur, step = nil, 0
+		}
+		cur = append(cur, cmds[i])
+		step += d
+	}
+	return append(out, cur)
+}
+
+// powerOf is what a machine with caps draws at sp (nominal for Run(0) or
+// an unset setpoint).
+func powerOf(c miner.Capabilities, sp miner.Setpoint) energy.Power {
+	switch {
+	case sp.Mode == miner.ModeSleep:
+		return c.SleepPower
+	case sp.Power > 0 && sp.Power < c.NominalPower:
+		return sp.Power
+	}
+	return c.NominalPower
 }
 
 // reconcile resends setpoints that machines contradict after their ramp
