@@ -34,6 +34,7 @@ type demoOpts struct {
 	seed      int64
 	start     string
 	onStop    string
+	policy    string
 	capKW     float64
 	pollWall  time.Duration
 	firmwares []string
@@ -77,6 +78,7 @@ cleanly: machines are left as --on-stop says and the store is flushed.`,
 	f.Int64Var(&o.seed, "seed", 1, "seed of the synthetic price model")
 	f.StringVar(&o.start, "start", "2024-06-10", "simulated start date (YYYY-MM-DD, midnight America/Chicago)")
 	f.StringVar(&o.onStop, "on-stop", "sleep", "state to leave machines in at exit: hold, sleep or run")
+	f.StringVar(&o.policy, "policy", "breakeven", "dispatch policy: always-on, breakeven, partial-power, fourcp or planner (+fourcp); the planner forecasts with the synthetic model minus its spikes")
 	f.Float64Var(&o.capKW, "import-cap-kw", 0, "site import cap in kW (0 = none)")
 	f.StringSliceVar(&o.firmwares, "firmware", []string{"luxos", "antminer", "whatsminer", "braiins", "avalon"}, "firmwares the virtual miners speak, taken in turn")
 	return cmd
@@ -150,6 +152,7 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 	cfg.Price = config.Price{Type: "synthetic", Seed: o.seed}
 	cfg.Store.Path = db
 	cfg.HTTP.Listen = o.http
+	cfg.Policy.Type = o.policy
 	cfg.Policy.HysteresisUSDPerMWh = 2
 	cfg.Poll.Every = config.Duration(30 * time.Second)
 	// Network round trips take wall time, which the accelerated clock

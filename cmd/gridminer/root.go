@@ -38,6 +38,7 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newMinerCmd(stderrLog),
 		newBenchCmd(stderrLog),
 		newScanCmd(stderrLog),
+		newPlanCmd(),
 	)
 	return root
 }

@@ -69,8 +69,16 @@ value, printing each problem with its line number. It opens no connection.`,
 				a, _ := m.Addrs()
 				n += len(a)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d miners, price %s, policy %s, store %s %s)\n",
-				args[0], n, cfg.Price.Type, cfg.Policy.Type, cfg.Store.Type, cfg.Store.Path)
+			fleet := ""
+			if len(cfg.Fleet) > 0 {
+				fleet = fmt.Sprintf(", fleet of %d classes in %d dispatch units for plan", len(cfg.Fleet), len(config.Units(cfg.Fleet)))
+			}
+			contract := ""
+			if !config.IsZeroContract(cfg.Contract) {
+				contract = ", contract"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d miners%s, price %s, policy %s%s, store %s %s)\n",
+				args[0], n, fleet, cfg.Price.Type, cfg.Policy.Type, contract, cfg.Store.Type, cfg.Store.Path)
 			return nil
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gridminer/gridminer/internal/bitcoin"
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/config"
+	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/fleet"
@@ -52,15 +53,14 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	if err != nil {
 		return nil, err
 	}
-	policy, err := dispatch.NewBreakeven(dispatch.BreakevenConfig{
-		Hysteresis: energy.Price(cfg.Policy.HysteresisUSDPerMWh),
-		MinRun:     cfg.Policy.MinRun.D(),
-		MinSleep:   cfg.Policy.MinSleep.D(),
-		PowerAdder: energy.Price(cfg.Policy.PowerAdderUSDPerMWh),
-		PoolFee:    cfg.Policy.PoolFee,
-	})
+	policy, err := dispatch.New(cfg.Policy.Type, cfg.Policy.DispatchConfig())
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
+	}
+	var ct *contract.Contract
+	if !config.IsZeroContract(cfg.Contract) {
+		c := cfg.Contract
+		ct = &c
 	}
 	st, err := sqlite.Open(ctx, cfg.Store.Path)
 	if err != nil {
@@ -77,6 +77,8 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		SiteCap:        energy.Power(cfg.Site.ImportCapKW * 1e3),
 		OnStalePrice:   onStale,
 		OnStop:         onStop,
+		Contract:       ct,
+		Overhead:       energy.Power(cfg.Site.OverheadWPerMachine),
 		Poll:           fleet.PollConfig{Concurrency: cfg.Poll.Concurrency, Timeout: maxTimeout(cfg)},
 		Exec: fleet.ExecConfig{
 			Concurrency: cfg.Execute.Concurrency,
@@ -88,6 +90,7 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	}, site.Deps{
 		Clock: clk, Logger: log, Fleet: inv, Policy: policy, Prices: prices,
 		Bitcoin: econ, Store: st, OnSettle: onSettle,
+		Forecast: forecastFor(cfg, prices), PeakRisk: peakRiskFor(cfg), Deployments: deploymentsFor(cfg, log),
 	})
 	if err != nil {
 		st.Close()

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/gridminer/gridminer/internal/shareddata"
+)
+
+func TestPlanOnRealHistory(t *testing.T) {
+	prices := shareddata.Path(t, "ercot/rtm_spp_hubs_2021.csv.gz")
+	btc := shareddata.Path(t, "btc/btc_daily.csv")
+	var out bytes.Buffer
+	err := run(t, context.Background(), &out, "plan", "--policy", "always-on,breakeven,oracle", "--prices", prices, "--point", "HB_WEST",
+		"--btc", btc, "--site", "../../examples/site-100mw.yaml", "--from", "2021-02-15", "--to", "2021-02-16", "--json")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out.String())
+	}
+	var got []struct {
+		Policy string `json:"policy"`
+		Totals struct {
+			Net       int64   `json:"Net"`
+			Resale    int64   `json:"Resale"`
+			Intervals int     `json:"Intervals"`
+			Uptime    float64 `json:"Uptime"`
+		} `json:"totals"`
+		Gap float64 `json:"gap"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("plan --json: %v\n%s", err, out.String())
+	}
+	if len(got) != 3 {
+		t.Fatalf("%d results, want 3", len(got))
+	}
+	always, be, oracle := got[0].Totals, got[1].Totals, got[2].Totals
+	// Two days of Winter Storm Uri, $9,000/MWh: running is ruinous, and
+	// curtailing resells the fixed-price block at spot.
+	if always.Intervals != 192 || always.Uptime < 0.99 || always.Net >= 0 {
+		t.Errorf("always-on over Uri: %+v, want 192 intervals, full uptime and a loss", always)
+	}
+	if be.Resale <= 0 || be.Net <= always.Net || be.Uptime > 0.5 {
+		t.Errorf("breakeven over Uri: %+v, want resale credits, mostly curtailed and better than always-on", be)
+	}
+	if oracle.Net < be.Net {
+		t.Errorf("oracle net %d below breakeven's %d", oracle.Net, be.Net)
+	}
+
+	out.Reset()
+	err = run(t, context.Background(), &out, "plan", "--policy", "breakeven", "--prices", prices, "--point", "HB_WEST",
+		"--btc", btc, "--site", "../../examples/site-100mw.yaml", "--from", "2021-02-15", "--to", "2021-02-15")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"2021-02-15 00:00", "2021-02-15 23:45", "% of oracle", "> fleet breakeven"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestPlanRejectsBadInput(t *testing.T) {
+	prices := shareddata.Path(t, "ercot/rtm_spp_hubs_2021.csv.gz")
+	btc := shareddata.Path(t, "btc/btc_daily.csv")
+	base := []string{"plan", "--prices", prices, "--btc", btc, "--site", "../../examples/site-100mw.yaml"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plan"}, "missing --btc, --site, --from, --to, --prices, --policy"},
+		{append(base, "--policy", "cheapest", "--from", "2021-02-15", "--to", "2021-02-15"), `unknown policy "cheapest"`},
+		{append(base, "--policy", "breakeven", "--from", "2021-02-15", "--to", "2021-02-15", "--point", "HB_NOWHERE"), "HB_NOWHERE"},
+		{append(base, "--policy", "breakeven", "--from", "2021-15-01", "--to", "2021-02-15"), "--from"},
+		{append(base, "--policy", "breakeven", "--from", "2021-03-01", "--to", "2021-02-15"), "before --from"},
+		{append(base, "--policy", "breakeven", "--from", "2021-12-30", "--to", "2022-01-02"), "gaps"},
+	} {
+		var out bytes.Buffer
+		err := run(t, context.Background(), &out, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: err = %v, want it to contain %q", tt.args[len(base)-1:], err, tt.want)
+		}
+	}
+}
