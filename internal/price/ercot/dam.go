@@ -381,17 +381,7 @@ func parseHourEnding(s string) (int, error) {
 // schedule sorts the collected rows, rejects duplicates and returns them.
 func (dr *damReader) schedule(source string) (price.Schedule, error) {
 	if len(dr.rows) == 0 {
-		rd := dr.rd
-		names := rd.names()
-		if len(names) == 0 {
-			return nil, fmt.Errorf("%s: point %q: %w (the workbook has no price rows)", source, rd.point, ErrPointNotFound)
-		}
-		more := ""
-		if len(names) > 5 {
-			more = fmt.Sprintf(" and %d more", len(names)-5)
-			names = names[:5]
-		}
-		return nil, fmt.Errorf("%s: point %q: %w (it has %s%s)", source, rd.point, ErrPointNotFound, strings.Join(names, ", "), more)
+		return nil, dr.rd.notFound(source, "workbook")
 	}
 	slices.SortStableFunc(dr.rows, func(a, b damRow) int { return a.start.Compare(b.start) })
 	s := make(price.Schedule, len(dr.rows))

@@ -362,16 +362,7 @@ func (rd *reader) toUTC(d dayInfo, hour, iv int, repeated bool) (time.Time, erro
 // schedule sorts the collected rows, rejects duplicates and returns them.
 func (rd *reader) schedule(source string) (price.Schedule, error) {
 	if len(rd.rows) == 0 {
-		names := rd.names()
-		if len(names) == 0 {
-			return nil, fmt.Errorf("%s: point %q: %w (the file has no price rows)", source, rd.point, ErrPointNotFound)
-		}
-		more := ""
-		if len(names) > 5 {
-			more = fmt.Sprintf(" and %d more", len(names)-5)
-			names = names[:5]
-		}
-		return nil, fmt.Errorf("%s: point %q: %w (it has %s%s)", source, rd.point, ErrPointNotFound, strings.Join(names, ", "), more)
+		return nil, rd.notFound(source, "file")
 	}
 	slices.SortStableFunc(rd.rows, func(a, b row) int { return a.start.Compare(b.start) })
 	s := make(price.Schedule, len(rd.rows))
@@ -397,4 +388,19 @@ func (rd *reader) names() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// notFound is the error for a point with no rows in a file or workbook
+// (what), listing a few of the points it does have.
+func (rd *reader) notFound(source, what string) error {
+	names := rd.names()
+	if len(names) == 0 {
+		return fmt.Errorf("%s: point %q: %w (the %s has no price rows)", source, rd.point, ErrPointNotFound, what)
+	}
+	more := ""
+	if len(names) > 5 {
+		more = fmt.Sprintf(" and %d more", len(names)-5)
+		names = names[:5]
+	}
+	return fmt.Errorf("%s: point %q: %w (it has %s%s)", source, rd.point, ErrPointNotFound, strings.Join(names, ", "), more)
 }
