@@ -142,12 +142,10 @@ func (c *Config) economics(t time.Time) bitcoin.Economics {
 	return d.Economics()
 }
 
-// spotAt returns the settled price of the interval starting at t.
+// spotAt returns the settled price in force at t (the point containing
+// it: a 15-minute price, or an hourly one for coarser markets).
 func (c *Config) spotAt(t time.Time) (energy.Price, bool) {
 	p, ok := c.Prices.At(t)
-	if !ok || !p.Interval.Start.Equal(t) && p.Interval.Duration() == c.Interval {
-		return p.Price, ok
-	}
 	return p.Price, ok
 }
 

@@ -146,17 +146,7 @@ func (b *Breakeven) Plan(in Inputs) (Plan, error) {
 	plan := Plan{Policy: b.name, Interval: in.Interval, Price: in.Price, Ramp: cfg.RampPerMinute}
 	st := a.run(in, fr, &plan, b.chooser(in, net, r))
 
-	var totalW energy.Power
-	var totalTH energy.Hashrate
-	for _, u := range in.Units {
-		totalW += u.Caps.NominalPower
-		totalTH += u.Caps.NominalHashrate
-	}
-	if totalTH > 0 {
-		// In market terms: the curve's first price minus the market price
-		// is the all-in offset of the cheapest power.
-		plan.Breakeven = bitcoin.Breakeven(net, energy.EfficiencyOf(totalW, totalTH)) - (fr.curve[0].Price - in.Price)
-	}
+	plan.Breakeven = fleetBreakeven(in.Units, net, fr.curve[0].Price-in.Price)
 	plan.Reason = b.summary(in, fr, plan, st)
 	return plan, nil
 }
@@ -200,6 +190,22 @@ func (b *Breakeven) chooser(in Inputs, net bitcoin.Hashprice, r *reasons) choose
 		}
 		return choice{false, miner.Sleep(), 0, r.get(kindAbove, price, be, sp)}
 	}
+}
+
+// fleetBreakeven is the market price at which a unit of the fleet's
+// average nominal efficiency breaks even, offset being what the cheapest
+// power costs above the market price (adders); 0 for an empty fleet.
+func fleetBreakeven(units []Unit, net bitcoin.Hashprice, offset energy.Price) energy.Price {
+	var w energy.Power
+	var th energy.Hashrate
+	for _, u := range units {
+		w += u.Caps.NominalPower
+		th += u.Caps.NominalHashrate
+	}
+	if th <= 0 {
+		return 0
+	}
+	return bitcoin.Breakeven(net, energy.EfficiencyOf(w, th)) - offset
 }
 
 // bestStep picks the operating point (a power step, or nominal) that

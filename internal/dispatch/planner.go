@@ -192,6 +192,10 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 			prob.UnderPenalty = max(prob.UnderPenalty, c.PenaltyUSDPerMWh*hours/1e6)
 		}
 	}
+	var sleepW energy.Power // the classes' draw asleep: the floor counts running load above it
+	for _, c := range classes {
+		sleepW += c.caps.SleepPower * energy.Power(len(c.units))
+	}
 	frames := make([]frame, len(steps))
 	nonConvex := 0
 	for t, s := range steps {
@@ -215,10 +219,6 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 		prob.HashValue[t] = net(s.Hashprice) * hours / 24
 		prob.Cost[t] = shiftCurve(fr.curve, fixed, hours)
 		prob.Max[t] = float64(fr.cap - fixed)
-		var sleepW energy.Power
-		for _, c := range classes {
-			sleepW += c.caps.SleepPower * energy.Power(len(c.units))
-		}
 		prob.Min[t] = 0
 		if fr.floor > 0 {
 			prob.Min[t] = float64(fr.floor + sleepW)
@@ -318,15 +318,7 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 			}
 		}
 		pl.Power = power
-		var totalW energy.Power
-		var totalTH energy.Hashrate
-		for _, u := range in.Units {
-			totalW += u.Caps.NominalPower
-			totalTH += u.Caps.NominalHashrate
-		}
-		if totalTH > 0 {
-			pl.Breakeven = bitcoin.Breakeven(bitcoin.Hashprice(net(s.Hashprice)), energy.EfficiencyOf(totalW, totalTH)) - (frames[t].curve[0].Price - s.Price)
-		}
+		pl.Breakeven = fleetBreakeven(in.Units, bitcoin.Hashprice(net(s.Hashprice)), frames[t].curve[0].Price-s.Price)
 		pl.Reason = fmt.Sprintf("%d of %d units run", pl.Running, len(in.Units))
 		if len(running) > 0 {
 			pl.Reason += " (" + strings.Join(running, ", ") + ")"
