@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -82,5 +84,59 @@ func TestPlanRejectsBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: err = %v, want it to contain %q", tt.args[len(base)-1:], err, tt.want)
 		}
+	}
+}
+
+// TestDemoRunsEveryLivePolicy runs the demo with each per-interval policy
+// long enough for a plan, and reads the plan back from the status API.
+func TestDemoRunsEveryLivePolicy(t *testing.T) {
+	for _, policy := range []string{"always-on", "partial-power+fourcp", "planner"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var statusURL string
+		plan := make(chan map[string]any, 1)
+		w := &lineWatcher{}
+		w.fn = func(line string) {
+			if m := regexp.MustCompile(`status (http://\S+)`).FindStringSubmatch(line); m != nil {
+				statusURL = m[1]
+			}
+			if !intervalLine.MatchString(line) {
+				return
+			}
+			defer cancel()
+			resp, err := http.Get(statusURL)
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			var body struct {
+				Plan map[string]any `json:"plan"`
+			}
+			if json.NewDecoder(resp.Body).Decode(&body) == nil {
+				select {
+				case plan <- body.Plan:
+				default:
+				}
+			}
+		}
+		err := run(t, ctx, w, "demo", "--miners", "10", "--speed", "3600", "--http", "127.0.0.1:0", "--policy", policy)
+		cancel()
+		if err != nil {
+			t.Fatalf("demo --policy %s: %v\n%s", policy, err, w)
+		}
+		select {
+		case p := <-plan:
+			if p["policy"] != policy {
+				t.Errorf("demo --policy %s: status plan %v", policy, p)
+			}
+			if r, _ := p["reason"].(string); policy == "planner" && !strings.HasPrefix(r, "planner over") {
+				t.Errorf("planner reason %q, want it to plan over the synthetic forecast", r)
+			}
+		default:
+			t.Errorf("demo --policy %s: no plan read from the status API\n%s", policy, w)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(t, context.Background(), &out, "demo", "--policy", "oracle"); err == nil || !strings.Contains(err.Error(), "offline") {
+		t.Errorf("demo --policy oracle: err = %v, want a refusal (the oracle runs offline only)", err)
 	}
 }

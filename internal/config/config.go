@@ -411,6 +411,8 @@ func (f *File) validate(v *validator) {
 	}
 	if err := dispatch.Known(f.Policy.Type); err != nil {
 		v.fail("$.policy.type", "%v", err)
+	} else if _, err := dispatch.New(f.Policy.Type, dispatch.Config{}); err != nil && len(f.Miners) > 0 {
+		v.fail("$.policy.type", "%v; the live controller needs another policy", err)
 	}
 	if f.Policy.HysteresisUSDPerMWh < 0 || !finite(f.Policy.HysteresisUSDPerMWh) {
 		v.fail("$.policy.hysteresis_usd_per_mwh", "%v: must be >= 0", f.Policy.HysteresisUSDPerMWh)
