@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/shareddata"
 )
 
@@ -138,5 +142,36 @@ func TestDemoRunsEveryLivePolicy(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(t, context.Background(), &out, "demo", "--policy", "oracle"); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Errorf("demo --policy oracle: err = %v, want a refusal (the oracle runs offline only)", err)
+	}
+}
+
+func TestDailyEconomicsUsesThePreviousDay(t *testing.T) {
+	path := shareddata.Path(t, "btc/btc_daily.csv")
+	cfg := &config.File{Bitcoin: config.Bitcoin{Type: "daily", Path: path}}
+	src, err := buildEconomics(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	days, err := bitcoin.ReadDaily(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2021, 2, 15, 12, 0, 0, 0, time.UTC)
+	got, err := src.Economics(context.Background(), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range days {
+		if d.Date.Equal(time.Date(2021, 2, 14, 0, 0, 0, 0, time.UTC)) && got != d.Economics() {
+			t.Errorf("economics at %s = %+v, want 2021-02-14's %+v", at, got, d.Economics())
+		}
+	}
+	if _, err := src.Economics(context.Background(), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil || !strings.Contains(err.Error(), "has no 2029-12-31") {
+		t.Errorf("beyond the history: err = %v", err)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/gridminer/gridminer/internal/bitcoin"
 	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/price"
@@ -97,4 +99,21 @@ func deploymentsFor(cfg *config.File, log *slog.Logger) func() []contract.Deploy
 		last = d
 		return d
 	}
+}
+
+// dailyEconomics serves the daily bitcoin history: at any time, the
+// previous UTC day's values, the latest complete day known then.
+type dailyEconomics []bitcoin.Day
+
+func (d dailyEconomics) Economics(_ context.Context, at time.Time) (bitcoin.Economics, error) {
+	if len(d) == 0 {
+		return bitcoin.Economics{}, fmt.Errorf("bitcoin history is empty")
+	}
+	day := at.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	i, ok := slices.BinarySearchFunc(d, day, func(x bitcoin.Day, t time.Time) int { return x.Date.Compare(t) })
+	if !ok {
+		return bitcoin.Economics{}, fmt.Errorf("bitcoin history has no %s (it covers %s to %s)", day.Format(time.DateOnly),
+			d[0].Date.Format(time.DateOnly), d[len(d)-1].Date.Format(time.DateOnly))
+	}
+	return d[i].Economics(), nil
 }

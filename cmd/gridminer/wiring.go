@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -230,6 +231,18 @@ func buildPrices(cfg *config.File) (price.Source, error) {
 }
 
 func buildEconomics(cfg *config.File) (site.EconomicsSource, error) {
+	if cfg.Bitcoin.Type == "daily" {
+		f, err := os.Open(cfg.Bitcoin.Path)
+		if err != nil {
+			return nil, fmt.Errorf("bitcoin: %w", err)
+		}
+		defer f.Close()
+		days, err := bitcoin.ReadDaily(f, cfg.Bitcoin.Path)
+		if err != nil {
+			return nil, fmt.Errorf("bitcoin: %w", err)
+		}
+		return dailyEconomics(days), nil
+	}
 	e := bitcoin.DemoEconomics()
 	if cfg.Bitcoin.Type == "static" {
 		e = bitcoin.Economics{Height: cfg.Bitcoin.Height, Difficulty: cfg.Bitcoin.Difficulty, PriceUSD: cfg.Bitcoin.PriceUSD, FeesPerBlockBTC: cfg.Bitcoin.FeesPerBlockBTC}

@@ -134,8 +134,11 @@ type Price struct {
 
 // Bitcoin selects the Bitcoin economics.
 type Bitcoin struct {
-	// Type: demo (embedded post-2024-halving values) or static (the values below).
+	// Type: demo (embedded post-2024-halving values), static (the values
+	// below) or daily (Path, a btc_daily.csv file: each day planned with
+	// the previous UTC day's values, as known then).
 	Type            string  `yaml:"type"`
+	Path            string  `yaml:"path"`
 	PriceUSD        float64 `yaml:"price_usd"`
 	Difficulty      float64 `yaml:"difficulty"`
 	Height          int64   `yaml:"height"`
@@ -392,6 +395,10 @@ func (f *File) validate(v *validator) {
 		v.fail("$.price.type", "%q: want synthetic or ercot-csv", f.Price.Type)
 	}
 	switch f.Bitcoin.Type {
+	case "daily":
+		if f.Bitcoin.Path == "" {
+			v.fail("$.bitcoin.path", "daily needs a path to a btc_daily.csv file")
+		}
 	case "demo":
 	case "static":
 		if !(f.Bitcoin.PriceUSD > 0) || !finite(f.Bitcoin.PriceUSD) {
@@ -407,7 +414,7 @@ func (f *File) validate(v *validator) {
 			v.fail("$.bitcoin.fees_per_block_btc", "%v: must be >= 0", f.Bitcoin.FeesPerBlockBTC)
 		}
 	default:
-		v.fail("$.bitcoin.type", "%q: want demo or static", f.Bitcoin.Type)
+		v.fail("$.bitcoin.type", "%q: want demo, static or daily", f.Bitcoin.Type)
 	}
 	if err := dispatch.Known(f.Policy.Type); err != nil {
 		v.fail("$.policy.type", "%v", err)
