@@ -87,7 +87,11 @@ func frameFor(in Inputs, adder energy.Price, rampPerMin energy.Power, fourcp boo
 		return frame{}, fmt.Errorf("contract gave an empty cost curve for %s", in.Interval)
 	}
 	if in.SiteCap > 0 {
-		fr.cap = in.SiteCap + in.Generation - fr.aiFirm
+		// The cap is on grid import: on-site generation serves load first.
+		fr.cap = in.SiteCap - fr.aiFirm
+		if c.Renewables != nil {
+			fr.cap += in.Generation
+		}
 	}
 	maxFlex := maxMining
 	for _, l := range fr.ai {

@@ -181,6 +181,16 @@ func TestContractCurves(t *testing.T) {
 	wantDecisions(t, "solar", mustPlan(t, p, in), map[string]decision{
 		"a": {run, "below breakeven"}, "b": {run, "below breakeven"}, "c": {sleep, "above breakeven"},
 	})
+	// The import cap is on the grid connection: generation serving the
+	// load lets the site draw more than the cap.
+	in.SiteCap, in.Price = 2000, 30
+	if plan := mustPlan(t, p, in); plan.Cap != 9500 || plan.Running != 3 { // 2 + 8 kW, but no more than the fleet
+		t.Errorf("solar under a 2 kW import cap: cap %v, %d running; want 9.5 kW (the fleet) and all 3", plan.Cap, plan.Running)
+	}
+	in.Contract = &contract.Contract{}
+	if plan := mustPlan(t, p, in); plan.Cap != 2000 {
+		t.Errorf("generation without a renewables section: cap %v, want the 2 kW import cap", plan.Cap)
+	}
 }
 
 func TestPartialPower(t *testing.T) {
