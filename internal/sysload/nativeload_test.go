@@ -11,45 +11,23 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/gridminer/gridminer/internal/energy"
+	"github.com/gridminer/gridminer/internal/xlsxtest"
 )
 
-// xlsxSheet is one sheet of a generated workbook. rows[i] is sheet row
-// i+1; a nil row is left blank. Strings become text cells, numbers numeric
-// cells (as Excel stores loads and, sometimes, date-times).
+// xlsxSheet is one sheet of a generated workbook (see xlsxtest.Sheet).
 type xlsxSheet struct {
 	name string
 	rows [][]any
 }
 
 func xlsxBytes(tb testing.TB, sheets ...xlsxSheet) []byte {
-	tb.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, sh := range sheets {
-		if i == 0 {
-			if err := f.SetSheetName(f.GetSheetName(0), sh.name); err != nil {
-				tb.Fatal(err)
-			}
-		} else if _, err := f.NewSheet(sh.name); err != nil {
-			tb.Fatal(err)
-		}
-		for r, row := range sh.rows {
-			if row == nil {
-				continue
-			}
-			if err := f.SetSheetRow(sh.name, fmt.Sprintf("A%d", r+1), &row); err != nil {
-				tb.Fatal(err)
-			}
-		}
+	out := make([]xlsxtest.Sheet, len(sheets))
+	for i, s := range sheets {
+		out[i] = xlsxtest.Sheet{Name: s.name, Rows: s.rows}
 	}
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	return xlsxtest.Bytes(tb, out...)
 }
 
 func writeFile(tb testing.TB, name string, data []byte) string {

@@ -3,7 +3,6 @@ package ercot
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,48 +10,24 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/price"
+	"github.com/gridminer/gridminer/internal/xlsxtest"
 )
 
-// xlsxSheet is one sheet of a generated workbook. rows[i] is sheet row
-// i+1; a nil row is left blank. Cells keep their Go type: strings become
-// text cells, ints and floats numeric cells (as Excel stores dates and
-// prices).
+// xlsxSheet is one sheet of a generated workbook (see xlsxtest.Sheet).
 type xlsxSheet struct {
 	name string
 	rows [][]any
 }
 
-// xlsxBytes builds a workbook with the given sheets, in order.
 func xlsxBytes(tb testing.TB, sheets ...xlsxSheet) []byte {
-	tb.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, sh := range sheets {
-		if i == 0 {
-			if err := f.SetSheetName(f.GetSheetName(0), sh.name); err != nil {
-				tb.Fatal(err)
-			}
-		} else if _, err := f.NewSheet(sh.name); err != nil {
-			tb.Fatal(err)
-		}
-		for r, row := range sh.rows {
-			if row == nil {
-				continue
-			}
-			if err := f.SetSheetRow(sh.name, fmt.Sprintf("A%d", r+1), &row); err != nil {
-				tb.Fatal(err)
-			}
-		}
+	out := make([]xlsxtest.Sheet, len(sheets))
+	for i, s := range sheets {
+		out[i] = xlsxtest.Sheet{Name: s.name, Rows: s.rows}
 	}
-	var buf bytes.Buffer
-	if _, err := f.WriteTo(&buf); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
+	return xlsxtest.Bytes(tb, out...)
 }
 
 // xlsxFile writes a generated workbook into a temporary directory.
