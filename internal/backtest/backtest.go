@@ -15,7 +15,6 @@ package backtest
 import (
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -447,9 +446,6 @@ func (c *Config) totals(rows []Row) (Totals, error) {
 	}
 	if mwh := t.Energy.MWh(); mwh > 0 {
 		t.EffectivePrice = energy.Price((t.EnergyCost - t.DRCredit + t.Penalty + t.FourCPCharge + t.DemandCharge).USD() / mwh)
-	}
-	if math.IsNaN(float64(t.EffectivePrice)) {
-		t.EffectivePrice = 0
 	}
 	return t, nil
 }
