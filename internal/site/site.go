@@ -406,19 +406,31 @@ func (s *Site) counts(now time.Time) map[miner.State]int {
 	return c
 }
 
-// latestPrice returns the newest price published by now: the point whose
-// interval ended most recently at or before now.
-func (s *Site) latestPrice(ctx context.Context, now time.Time) (price.Point, bool, error) {
-	sched, err := s.deps.Prices.Schedule(ctx, now.Add(-s.cfg.PriceStaleAfter), now)
+// settledPrices returns the prices published by now (their intervals
+// ended at or before now) over the longer of the staleness window and the
+// Recent window, oldest first: one read of the price source per plan.
+func (s *Site) settledPrices(ctx context.Context, now time.Time) (price.Schedule, error) {
+	back := max(s.cfg.PriceStaleAfter, time.Duration(s.cfg.Recent)*s.cfg.Interval)
+	sched, err := s.deps.Prices.Schedule(ctx, now.Add(-back), now)
 	if err != nil && !errors.Is(err, price.ErrNoData) {
-		return price.Point{}, false, err
+		return nil, err
 	}
-	for i := len(sched) - 1; i >= 0; i-- {
-		if !sched[i].Interval.End.After(now) {
-			return sched[i], true, nil
+	var out price.Schedule
+	for _, p := range sched {
+		if !p.Interval.End.After(now) {
+			out = append(out, p)
 		}
 	}
-	return price.Point{}, false, nil
+	return out, nil
+}
+
+// latestPrice returns the newest of the settled prices if it is fresh: its
+// interval ended within PriceStaleAfter of now.
+func (s *Site) latestPrice(settled price.Schedule, now time.Time) (price.Point, bool) {
+	if n := len(settled); n > 0 && settled[n-1].Interval.End.After(now.Add(-s.cfg.PriceStaleAfter)) {
+		return settled[n-1], true
+	}
+	return price.Point{}, false
 }
 
 // planInterval asks the policy for a plan for iv and applies it.
@@ -433,12 +445,16 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 		return
 	}
 	hp := econ.Hashprice()
-	pt, ok, err := s.latestPrice(ctx, now)
+	settled, err := s.settledPrices(ctx, now)
 	if err != nil {
 		s.log.Error("price source", "err", err)
 	}
+	pt, ok := s.latestPrice(settled, now)
 	in := dispatch.Inputs{Now: now, Interval: iv, Price: pt.Price, Hashprice: hp, SiteCap: s.cfg.SiteCap, Contract: s.cfg.Contract}
-	s.knownInputs(ctx, now, &in)
+	for _, p := range settled[max(0, len(settled)-s.cfg.Recent):] {
+		in.Recent = append(in.Recent, p.Price)
+	}
+	s.knownInputs(ctx, &in)
 	unknown := 0
 	for i, m := range s.deps.Fleet.Members() {
 		u := s.units[i]
@@ -490,17 +506,9 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	}
 }
 
-// knownInputs adds to in what was known at now: the settled prices before
-// it, the forecast, the 4CP peak risk, deployments and the previous plan.
-func (s *Site) knownInputs(ctx context.Context, now time.Time, in *dispatch.Inputs) {
-	sched, err := s.deps.Prices.Schedule(ctx, now.Add(-time.Duration(s.cfg.Recent)*s.cfg.Interval), now)
-	if err == nil {
-		for _, p := range sched {
-			if !p.Interval.End.After(now) {
-				in.Recent = append(in.Recent, p.Price)
-			}
-		}
-	}
+// knownInputs adds to in what else was known at in.Now: the forecast, the
+// 4CP peak risk, deployments and the previous plan.
+func (s *Site) knownInputs(ctx context.Context, in *dispatch.Inputs) {
 	if s.deps.Forecast != nil {
 		f, err := s.deps.Forecast.Schedule(ctx, in.Interval.Start, in.Interval.Start.Add(s.cfg.ForecastAhead))
 		if err == nil && f.Validate() == nil {
