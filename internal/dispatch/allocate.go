@@ -66,25 +66,20 @@ func (a *allocator) run(in Inputs, fr frame, plan *Plan, choose chooser) alloc {
 	for i, u := range in.Units {
 		up := &plan.Units[i]
 		up.ID = u.ID
-		switch {
-		case u.State == miner.StateOffline:
-			st.offline++
-			up.Setpoint = miner.Sleep()
-			if u.Running {
-				st.base += u.Caps.NominalPower
-				st.reserved += u.Caps.NominalPower
+		if w, fixed := fixedDraw(u); fixed {
+			st.base += w
+			up.Setpoint, up.Reason = miner.Sleep(), reasonOffline
+			switch {
+			case u.State != miner.StateOffline:
+				st.mustRun++
+				st.reserved += w
+				up.Setpoint, up.Reason = miner.Run(0), reasonCannotSleep
+				continue
+			case u.Running:
+				st.reserved += w
 				up.Reason = reasonOfflineReserved
-			} else {
-				st.base += u.Caps.SleepPower
-				up.Reason = reasonOffline
 			}
-			continue
-		case !u.Caps.CanSleep:
-			st.mustRun++
-			st.base += u.Caps.NominalPower
-			st.reserved += u.Caps.NominalPower
-			up.Setpoint = miner.Run(0)
-			up.Reason = reasonCannotSleep
+			st.offline++
 			continue
 		}
 		st.base += u.Caps.SleepPower
@@ -265,6 +260,19 @@ func (a *allocator) run(in Inputs, fr frame, plan *Plan, choose chooser) alloc {
 	plan.Power = pos
 	plan.Floor, plan.Cap = fr.floor, fr.cap
 	return st
+}
+
+// fixedDraw reports whether dispatch cannot move u, and what it is taken
+// to draw: an offline unit at NominalPower if it was last running (it may
+// still be) or SleepPower, a unit that cannot sleep at NominalPower.
+func fixedDraw(u Unit) (energy.Power, bool) {
+	switch {
+	case u.State == miner.StateOffline && !u.Running:
+		return u.Caps.SleepPower, true
+	case u.State == miner.StateOffline, !u.Caps.CanSleep:
+		return u.Caps.NominalPower, true
+	}
+	return 0, false
 }
 
 // candPower is what a candidate adds running at nominal.

@@ -156,12 +156,8 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 	classes := []*classOf{}
 	byKey := map[string]*classOf{}
 	for i, u := range in.Units {
-		if u.State == miner.StateOffline || !u.Caps.CanSleep {
-			if u.State != miner.StateOffline || u.Running {
-				fixed += u.Caps.NominalPower
-			} else {
-				fixed += u.Caps.SleepPower
-			}
+		if w, ok := fixedDraw(u); ok {
+			fixed += w
 			continue
 		}
 		age := ageOf(in.Now, u.Since, d)
@@ -219,7 +215,6 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 		prob.HashValue[t] = net(s.Hashprice) * hours / 24
 		prob.Cost[t] = shiftCurve(fr.curve, fixed, hours)
 		prob.Max[t] = float64(fr.cap - fixed)
-		prob.Min[t] = 0
 		if fr.floor > 0 {
 			prob.Min[t] = float64(fr.floor + sleepW)
 		}
