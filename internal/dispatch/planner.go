@@ -265,6 +265,15 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 		return Schedule{}, fmt.Errorf("solve: %w", err)
 	}
 	out := Schedule{Objective: sol.Objective, Bound: sol.Bound, Gap: sol.Gap(), Exact: sol.Exact, Method: sol.Method, Plans: make([]Plan, len(steps)), NonConvex: nonConvex}
+	// The reasons and labels of each class level, formatted once.
+	reasons, labels := make([][]string, len(classes)), make([][]string, len(classes))
+	for ci := range classes {
+		oc := prob.Classes[ci]
+		for _, l := range oc.Levels {
+			reasons[ci] = append(reasons[ci], "planned running at "+l.Name)
+			labels[ci] = append(labels[ci], oc.ID+"@"+l.Name)
+		}
+	}
 	for t, s := range steps {
 		pl := Plan{Interval: s.Interval, Price: s.Price, Units: make([]UnitPlan, len(in.Units)), Floor: frames[t].floor, Cap: frames[t].cap, Ramp: bc.RampPerMinute}
 		power := fixed
@@ -281,9 +290,9 @@ func Solve(cfg PlannerConfig, in Inputs, steps []Step) (Schedule, error) {
 			sp, reason := miner.Sleep(), "planned asleep"
 			if lv > 0 {
 				sp = c.steps[lv-1]
-				reason = fmt.Sprintf("planned running at %s", oc.Levels[lv-1].Name)
+				reason = reasons[ci][lv-1]
 				power += energy.Power(oc.Levels[lv-1].Power)
-				running = append(running, fmt.Sprintf("%s@%s", oc.ID, oc.Levels[lv-1].Name))
+				running = append(running, labels[ci][lv-1])
 			} else {
 				power += energy.Power(oc.Sleep)
 			}

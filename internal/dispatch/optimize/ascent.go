@@ -25,6 +25,7 @@ type ascent struct {
 	scr    []*dpScratch
 	cur    [][]uint8
 	draw   [][]float64 // [c][t] the current class draws
+	total  []float64   // [t] Σ_c draw[c][t]
 	states [][]int     // [c][t] the class state before interval t, if not stale
 	stale  []bool
 	tmp    []uint8
@@ -34,7 +35,7 @@ func (s *solver) newAscent() *ascent {
 	T := s.p.T
 	C := len(s.models)
 	b := &ascent{s: s, scr: make([]*dpScratch, C), cur: make([][]uint8, C), draw: make([][]float64, C),
-		states: make([][]int, C), stale: make([]bool, C), tmp: make([]uint8, T)}
+		states: make([][]int, C), stale: make([]bool, C), tmp: make([]uint8, T), total: make([]float64, T)}
 	for c, m := range s.models {
 		b.scr[c] = m.scratch(T, true)
 		b.cur[c] = make([]uint8, T)
@@ -47,8 +48,25 @@ func (s *solver) newAscent() *ascent {
 
 // load makes start the current schedule.
 func (b *ascent) load(start [][]uint8) {
-	for c := range b.s.models {
-		b.set(c, 0, start[c])
+	for c, m := range b.s.models {
+		copy(b.cur[c], start[c])
+		for t, k := range start[c] {
+			b.draw[c][t] = m.draw[k]
+		}
+		b.stale[c] = true
+	}
+	b.retotal()
+}
+
+// retotal sums the site draw afresh (set keeps it by differences; each
+// load starts it exact again).
+func (b *ascent) retotal() {
+	for t := range b.total {
+		x := 0.0
+		for c := range b.draw {
+			x += b.draw[c][t]
+		}
+		b.total[t] = x
 	}
 }
 
@@ -57,7 +75,10 @@ func (b *ascent) set(c, a int, levels []uint8) {
 	m := b.s.models[c]
 	copy(b.cur[c][a:], levels)
 	for t, k := range levels {
-		b.draw[c][a+t] = m.draw[k]
+		if w := m.draw[k]; w != b.draw[c][a+t] {
+			b.total[a+t] += w - b.draw[c][a+t]
+			b.draw[c][a+t] = w
+		}
 	}
 	b.stale[c] = true
 }
@@ -150,16 +171,10 @@ func (b *ascent) improve(c int, penalty float64) bool {
 	m, d := s.models[c], b.scr[c]
 	nl := m.nl
 	for t := range T {
-		pre := 0.0
-		for o := 0; o < c; o++ {
-			pre += b.draw[o][t]
-		}
+		others := b.total[t] - b.draw[c][t]
 		hv := p.HashValue[t]
 		for k := range nl {
-			x := pre + m.draw[k]
-			for o := c + 1; o < len(b.draw); o++ {
-				x += b.draw[o][t]
-			}
+			x := others + m.draw[k]
 			d.tot[t*nl+k] = x
 			d.val[t*nl+k] = m.c.gain(k, hv) - p.site(t, x)
 		}
