@@ -150,8 +150,11 @@ type Policy struct {
 	// Type is a canonical policy name: always-on, breakeven,
 	// partial-power, fourcp or planner, optionally with +fourcp (the
 	// oracle runs only offline).
-	Type                string   `yaml:"type"`
-	HysteresisUSDPerMWh float64  `yaml:"hysteresis_usd_per_mwh"`
+	Type                string  `yaml:"type"`
+	HysteresisUSDPerMWh float64 `yaml:"hysteresis_usd_per_mwh"`
+	// StrikeUSDPerMWh, when positive, replaces every machine's breakeven
+	// with one fixed curtailment price (breakeven-based policies).
+	StrikeUSDPerMWh     float64  `yaml:"strike_usd_per_mwh"`
 	MinRun              Duration `yaml:"min_run"`
 	MinSleep            Duration `yaml:"min_sleep"`
 	PowerAdderUSDPerMWh float64  `yaml:"power_adder_usd_per_mwh"`
@@ -420,6 +423,9 @@ func (f *File) validate(v *validator) {
 		v.fail("$.policy.type", "%v", err)
 	} else if _, err := dispatch.New(f.Policy.Type, dispatch.Config{}); err != nil && len(f.Miners) > 0 {
 		v.fail("$.policy.type", "%v; the live controller needs another policy", err)
+	}
+	if f.Policy.StrikeUSDPerMWh < 0 || !finite(f.Policy.StrikeUSDPerMWh) {
+		v.fail("$.policy.strike_usd_per_mwh", "%v: must be >= 0 (0: each machine's breakeven)", f.Policy.StrikeUSDPerMWh)
 	}
 	if f.Policy.HysteresisUSDPerMWh < 0 || !finite(f.Policy.HysteresisUSDPerMWh) {
 		v.fail("$.policy.hysteresis_usd_per_mwh", "%v: must be >= 0", f.Policy.HysteresisUSDPerMWh)

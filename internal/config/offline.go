@@ -83,6 +83,7 @@ func (p Policy) DispatchConfig() dispatch.Config {
 		CurtailAfter:  p.CurtailAfter,
 		ResumeAfter:   p.ResumeAfter,
 		RampPerMinute: energy.Power(p.RampMWPerMin * 1e6),
+		Strike:        energy.Price(p.StrikeUSDPerMWh),
 	}
 	return dispatch.Config{Breakeven: bc, Planner: dispatch.PlannerConfig{Breakeven: bc, Horizon: p.Horizon.D()}}
 }

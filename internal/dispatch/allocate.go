@@ -35,7 +35,16 @@ type choice struct {
 
 // chooser decides one candidate given the average price it would pay for
 // delta watts on top of the draw admitted before it.
-type chooser func(c cand, u *Unit, priceFor func(delta energy.Power) energy.Price) choice
+type chooser func(c cand, u *Unit, priceFor pricer) choice
+
+// pricer is the average price of delta more watts at the curve's position
+// pos (a value, not a closure, so asking allocates nothing).
+type pricer struct {
+	curve []Segment
+	pos   energy.Power
+}
+
+func (p pricer) at(delta energy.Power) energy.Price { return costAt(p.curve, p.pos, delta) }
 
 // alloc is the outcome of one allocation pass, for the plan's reason.
 type alloc struct {
@@ -144,7 +153,7 @@ func (a *allocator) run(in Inputs, fr frame, plan *Plan, choose chooser) alloc {
 		}
 		u := &in.Units[c.unit]
 		up := &plan.Units[c.unit]
-		ch := choose(c, u, func(d energy.Power) energy.Price { return costAt(fr.curve, pos, d) })
+		ch := choose(c, u, pricer{fr.curve, pos})
 		if !ch.run && c.held {
 			st.heldRun++
 			ch = choice{run: true, sp: miner.Run(0), delta: u.Caps.NominalPower - u.Caps.SleepPower, reason: a.r.fixed(kindHeldRun, a.minRun) + "; " + ch.reason}

@@ -47,6 +47,12 @@ type BreakevenConfig struct {
 	// AlwaysOn runs every unit whatever the price; only the cap,
 	// deployments and the ramp limit stop units.
 	AlwaysOn bool
+	// Strike, when positive, is a fixed curtailment price in $/MWh of
+	// power cost: every unit runs while its power costs at most Strike and
+	// stops above it, whatever the hashprice (the fixed strike many
+	// operators set). Zero: each unit's own breakeven. Partial power steps
+	// are not used with a strike.
+	Strike energy.Price
 }
 
 // Breakeven is the merit-order policy: every unit whose breakeven power
@@ -101,6 +107,9 @@ func NewBreakeven(cfg BreakevenConfig) (*Breakeven, error) {
 	case cfg.CurtailAfter < 0 || cfg.ResumeAfter < 0:
 		return nil, fmt.Errorf("breakeven policy: curtail after %d and resume after %d must not be negative", cfg.CurtailAfter, cfg.ResumeAfter)
 	}
+	if err := energy.Check("breakeven policy: strike", float64(cfg.Strike)); err != nil || cfg.Strike < 0 {
+		return nil, fmt.Errorf("breakeven policy: strike %v must be a price >= 0", cfg.Strike)
+	}
 	if err := energy.Check("breakeven policy: power adder", float64(cfg.PowerAdder)); err != nil {
 		return nil, err
 	}
@@ -142,6 +151,7 @@ func (b *Breakeven) Plan(in Inputs) (Plan, error) {
 	}
 	net := bitcoin.Hashprice(float64(in.Hashprice) * (1 - cfg.PoolFee))
 	r := newReasons(cfg)
+	r.brief = in.Brief
 	a := &allocator{minRun: cfg.MinRun, minSleep: cfg.MinSleep, net: net, always: cfg.AlwaysOn, r: r}
 	plan := Plan{Policy: b.name, Interval: in.Interval, Price: in.Price, Ramp: cfg.RampPerMinute}
 	st := a.run(in, fr, &plan, b.chooser(in, net, r))
@@ -155,16 +165,19 @@ func (b *Breakeven) Plan(in Inputs) (Plan, error) {
 func (b *Breakeven) chooser(in Inputs, net bitcoin.Hashprice, r *reasons) chooser {
 	cfg := b.cfg
 	h := cfg.Hysteresis
-	return func(c cand, u *Unit, priceFor func(energy.Power) energy.Price) choice {
+	return func(c cand, u *Unit, priceFor pricer) choice {
 		caps := u.Caps
 		delta := caps.NominalPower - caps.SleepPower
 		if cfg.AlwaysOn {
 			return choice{run: true, sp: miner.Run(0), delta: delta, reason: reasonAlwaysOn}
 		}
 		sp := miner.Run(0)
-		price := priceFor(delta)
+		price := priceFor.at(delta)
 		be := bitcoin.Breakeven(net, caps.NominalEfficiency())
-		if cfg.Partial && len(caps.PowerSteps) > 0 {
+		switch {
+		case cfg.Strike > 0:
+			be = cfg.Strike
+		case cfg.Partial && len(caps.PowerSteps) > 0:
 			sp, delta, price, be = bestStep(caps, net, priceFor)
 		}
 		offset := price - in.Price
@@ -211,7 +224,7 @@ func fleetBreakeven(units []Unit, net bitcoin.Hashprice, offset energy.Price) en
 // bestStep picks the operating point (a power step, or nominal) that
 // earns the most per hour at its price, returning its setpoint, power
 // over sleep, price and breakeven.
-func bestStep(caps miner.Capabilities, net bitcoin.Hashprice, priceFor func(energy.Power) energy.Price) (miner.Setpoint, energy.Power, energy.Price, energy.Price) {
+func bestStep(caps miner.Capabilities, net bitcoin.Hashprice, priceFor pricer) (miner.Setpoint, energy.Power, energy.Price, energy.Price) {
 	type opt struct {
 		sp        miner.Setpoint
 		p         energy.Power
@@ -222,7 +235,7 @@ func bestStep(caps miner.Capabilities, net bitcoin.Hashprice, priceFor func(ener
 	var best opt
 	consider := func(sp miner.Setpoint, p energy.Power, h energy.Hashrate) {
 		d := p - caps.SleepPower
-		price := priceFor(d)
+		price := priceFor.at(d)
 		o := opt{sp: sp, p: p, h: h, price: price, be: bitcoin.Breakeven(net, energy.EfficiencyOf(p, h))}
 		// $ per hour: hashing value minus the cost of the extra draw.
 		o.margin = float64(h)*float64(net)/24 - float64(d)*1e-6*float64(price)
@@ -277,6 +290,7 @@ const (
 type reasons struct {
 	cfg   BreakevenConfig
 	cache map[reasonKey]string
+	brief bool // the rule only, without its numbers (Inputs.Brief)
 }
 
 type reasonKey struct {
@@ -303,6 +317,16 @@ func (r *reasons) memo(k reasonKey, f func() string) string {
 // get is the reason for an economic decision at price against be; sp is
 // the operating point (a partial power when sp.Power > 0).
 func (r *reasons) get(k kind, p, be energy.Price, sp miner.Setpoint) string {
+	if r.brief {
+		s := briefReasons[k]
+		if sp.Power > 0 {
+			s += " (partial power)"
+		}
+		if r.cfg.Strike > 0 {
+			s = strings.ReplaceAll(s, "breakeven", "strike")
+		}
+		return s
+	}
 	return r.memo(reasonKey{kind: k, price: p, be: be, power: sp.Power}, func() string {
 		h := r.cfg.Hysteresis
 		var s string
@@ -323,8 +347,21 @@ func (r *reasons) get(k kind, p, be energy.Price, sp miner.Setpoint) string {
 		if sp.Power > 0 {
 			s += fmt.Sprintf(" (at %s, its best margin)", sp.Power)
 		}
+		if r.cfg.Strike > 0 {
+			s = strings.ReplaceAll(s, "breakeven", "strike")
+		}
 		return s
 	})
+}
+
+// briefReasons name each economic rule without its numbers (Inputs.Brief).
+var briefReasons = map[kind]string{
+	kindBelow:        "below breakeven",
+	kindBandRun:      "hysteresis: above breakeven inside the band; keep running",
+	kindAbove:        "above breakeven",
+	kindBandSleep:    "hysteresis: below breakeven inside the band; stay asleep",
+	kindPersistRun:   "strike persistence: keep running",
+	kindPersistSleep: "strike persistence: stay asleep",
 }
 
 // fixed is the reason for a min run or min sleep hold.

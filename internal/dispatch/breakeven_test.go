@@ -572,3 +572,70 @@ func BenchmarkBreakevenPlan10k(b *testing.B) {
 		}
 	}
 }
+
+// TestStrikeReplacesBreakeven: with a fixed strike a unit runs while power
+// costs at most the strike, even above its own breakeven, and stops above
+// it even when mining would pay.
+func TestStrikeReplacesBreakeven(t *testing.T) {
+	u := Unit{ID: "a", Caps: miner.Capabilities{NominalPower: 3e6, NominalHashrate: 100e3, CanSleep: true, SleepPower: 1e4}}
+	iv := energy.Interval{Start: time.Date(2022, 7, 1, 5, 0, 0, 0, time.UTC), End: time.Date(2022, 7, 1, 5, 15, 0, 0, time.UTC)}
+	// Hashprice $0.09/TH/day: a 30 J/TH unit breaks even near $125/MWh.
+	be := bitcoin.Breakeven(0.09, u.Caps.NominalEfficiency())
+	for _, tt := range []struct {
+		strike, price energy.Price
+		run           bool
+	}{
+		{0, be - 1, true}, {0, be + 1, false},
+		{50, 49, true}, {50, 51, false}, // strike below breakeven: stops early
+		{be + 100, be + 50, true}, // strike above breakeven: runs at a loss
+		{be + 100, be + 101, false},
+	} {
+		p, err := NewBreakeven(BreakevenConfig{Strike: tt.strike})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := p.Plan(Inputs{Now: iv.Start, Interval: iv, Price: tt.price, Hashprice: 0.09, Units: []Unit{u}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := plan.Units[0].Setpoint.Mode == miner.ModeRun; got != tt.run {
+			t.Errorf("strike %v price %v (breakeven %v): run = %v, want %v (%s)", tt.strike, tt.price, be, got, tt.run, plan.Units[0].Reason)
+		}
+	}
+	if _, err := NewBreakeven(BreakevenConfig{Strike: -1}); err == nil {
+		t.Error("a negative strike was accepted")
+	}
+}
+
+// TestBriefReasons: with Inputs.Brief every unit still gets a reason
+// naming its rule, without numbers, and the decisions are the same.
+func TestBriefReasons(t *testing.T) {
+	iv := energy.Interval{Start: time.Date(2022, 7, 1, 5, 0, 0, 0, time.UTC), End: time.Date(2022, 7, 1, 5, 15, 0, 0, time.UTC)}
+	units := []Unit{
+		{ID: "old", Caps: miner.Capabilities{NominalPower: 1.4e6, NominalHashrate: 13.5e3, CanSleep: true}},
+		{ID: "new", Caps: miner.Capabilities{NominalPower: 3e6, NominalHashrate: 140e3, CanSleep: true}},
+	}
+	p, _ := NewBreakeven(BreakevenConfig{})
+	in := Inputs{Now: iv.Start, Interval: iv, Price: 80, Hashprice: 0.09, Units: units}
+	full, err := p.Plan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Brief = true
+	brief, err := p.Plan(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"old": "above breakeven", "new": "below breakeven"}
+	for i, up := range brief.Units {
+		if up.Setpoint != full.Units[i].Setpoint {
+			t.Errorf("%s: brief setpoint %v, full %v", up.ID, up.Setpoint, full.Units[i].Setpoint)
+		}
+		if up.Reason != want[up.ID] {
+			t.Errorf("%s: brief reason %q, want %q (full: %q)", up.ID, up.Reason, want[up.ID], full.Units[i].Reason)
+		}
+		if !strings.Contains(full.Units[i].Reason, "$") {
+			t.Errorf("%s: full reason %q has no numbers", up.ID, full.Units[i].Reason)
+		}
+	}
+}

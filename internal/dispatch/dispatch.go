@@ -82,6 +82,10 @@ type Inputs struct {
 	Deployments []contract.Deployment
 	// Emergency is a grid emergency: firm AI loads may be curtailed too.
 	Emergency bool
+	// Brief asks for per-unit reasons that name the rule without its
+	// numbers ("above breakeven"), for callers that keep only the plan's
+	// summary reason (backtests replaying a year of intervals).
+	Brief bool
 	// PeakRisk is the estimated probability that Interval falls in its
 	// month's 4CP system peak hour (0 when unknown or out of season).
 	PeakRisk float64
@@ -178,8 +182,8 @@ func (in Inputs) Validate() error {
 		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
 	}
 	for i, p := range in.Recent {
-		if err := energy.Check(fmt.Sprintf("recent price %d", i), float64(p)); err != nil {
-			return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
+		if math.IsNaN(float64(p)) || math.IsInf(float64(p), 0) {
+			return fmt.Errorf("%w: %w", energy.Check(fmt.Sprintf("recent price %d", i), float64(p)), ErrInvalidInputs)
 		}
 	}
 	if err := in.Forecast.Validate(); err != nil {
@@ -194,20 +198,54 @@ func (in Inputs) Validate() error {
 	if _, err := energy.NewPower("previous draw", float64(in.Previous)); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
 	}
-	seen := make(map[string]int, len(in.Units))
+	if i, j, ok := duplicateID(in.Units); ok {
+		return fmt.Errorf("unit %q: duplicate id at indexes %d and %d: %w", in.Units[j].ID, i, j, ErrInvalidInputs)
+	}
 	for i, u := range in.Units {
 		if u.ID == "" {
 			return fmt.Errorf("unit at index %d: empty id: %w", i, ErrInvalidInputs)
 		}
-		if j, dup := seen[u.ID]; dup {
-			return fmt.Errorf("unit %q: duplicate id at indexes %d and %d: %w", u.ID, j, i, ErrInvalidInputs)
-		}
-		seen[u.ID] = i
 		if err := validateUnit(u); err != nil {
 			return fmt.Errorf("unit %q: %w: %w", u.ID, err, ErrInvalidInputs)
 		}
 	}
 	return nil
+}
+
+// duplicateID finds two units with one id (i < j, j the lowest such).
+// Fleets of up to 128 units (blocks of machines, as backtests replay
+// every interval) are checked through sorted ids on the stack; larger
+// ones through a map.
+func duplicateID(units []Unit) (i, j int, ok bool) {
+	if len(units) > 128 {
+		seen := make(map[string]int, len(units))
+		for j, u := range units {
+			if i, dup := seen[u.ID]; dup {
+				return i, j, true
+			}
+			seen[u.ID] = j
+		}
+		return 0, 0, false
+	}
+	var buf [128]string
+	ids := buf[:len(units)]
+	for k, u := range units {
+		ids[k] = u.ID
+	}
+	slices.Sort(ids)
+	for k := 1; k < len(ids); k++ {
+		if ids[k] == ids[k-1] {
+			// Rare: find the first repeat in index order.
+			for j := range units {
+				for i := range j {
+					if units[i].ID == units[j].ID {
+						return i, j, true
+					}
+				}
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 func validateUnit(u Unit) error {
