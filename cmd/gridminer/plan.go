@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -47,8 +49,8 @@ func (h *historyFlags) register(cmd *cobra.Command) {
 	f.StringVar(&h.contractFile, "contract", "", "a file whose contract: section replaces the site's")
 	f.StringVar(&h.generation, "generation", "", "on-site generation, a time,mw CSV (hourly or 15-minute) for the contract's renewables")
 	f.StringVar(&h.deployments, "deployments", "", "demand-response deployments file (deployments: [{commitment, start, end, mw}])")
-	f.StringVar(&h.from, "from", "", "first day, YYYY-MM-DD (ERCOT local time)")
-	f.StringVar(&h.to, "to", "", "last day, YYYY-MM-DD, inclusive")
+	f.StringVar(&h.from, "from", "", "first day, YYYY-MM-DD (ERCOT local time; default: where the prices start)")
+	f.StringVar(&h.to, "to", "", "last day, YYYY-MM-DD, inclusive (default: where the prices end)")
 }
 
 // history is everything loaded for a run.
@@ -59,7 +61,7 @@ type history struct {
 
 func (h *historyFlags) load() (*history, error) {
 	var missing []string
-	for _, m := range []struct{ name, v string }{{"--btc", h.btc}, {"--site", h.site}, {"--from", h.from}, {"--to", h.to}} {
+	for _, m := range []struct{ name, v string }{{"--btc", h.btc}, {"--site", h.site}} {
 		if m.v == "" {
 			missing = append(missing, m.name)
 		}
@@ -77,19 +79,6 @@ func (h *historyFlags) load() (*history, error) {
 		if err := dispatch.Known(p); err != nil {
 			return nil, fmt.Errorf("--policy: %w", err)
 		}
-	}
-	loc := price.ERCOTLocation()
-	from, err := time.ParseInLocation(time.DateOnly, h.from, loc)
-	if err != nil {
-		return nil, fmt.Errorf("--from %q: want YYYY-MM-DD", h.from)
-	}
-	to, err := time.ParseInLocation(time.DateOnly, h.to, loc)
-	if err != nil {
-		return nil, fmt.Errorf("--to %q: want YYYY-MM-DD", h.to)
-	}
-	to = to.AddDate(0, 0, 1)
-	if !to.After(from) {
-		return nil, fmt.Errorf("--to %s is before --from %s", h.to, h.from)
 	}
 	file, err := config.LoadOffline(h.site)
 	if err != nil {
@@ -120,6 +109,10 @@ func (h *historyFlags) load() (*history, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--prices: %w", err)
 	}
+	from, to, err := h.period(prices)
+	if err != nil {
+		return nil, err
+	}
 	bf, err := os.Open(h.btc)
 	if err != nil {
 		return nil, fmt.Errorf("--btc: %w", err)
@@ -134,15 +127,7 @@ func (h *historyFlags) load() (*history, error) {
 		Units: config.Units(file.Fleet), SiteCap: energy.Power(file.Site.ImportCapKW * 1e3),
 		PoolFee: file.Policy.PoolFee, Prices: prices, BTC: days,
 	}
-	if !config.IsZeroContract(file.Contract) {
-		c := file.Contract
-		var maxW energy.Power
-		for _, u := range cfg.Units {
-			maxW += u.Caps.NominalPower
-		}
-		c.Defaults(maxW)
-		cfg.Contract = &c
-	}
+	cfg.Contract = contractFor(file, cfg.Units)
 	if h.deployments != "" {
 		c := contract.Contract{}
 		if cfg.Contract != nil {
@@ -203,6 +188,47 @@ func (h *historyFlags) load() (*history, error) {
 		cfg.Risk = peakRisks(series, months)
 	}
 	return &history{cfg: cfg, file: file}, nil
+}
+
+// contractFor is the site file's contract with its defaults for a fleet
+// of units (commitment baselines default to the fleet's power), or nil.
+func contractFor(file *config.File, units []dispatch.Unit) *contract.Contract {
+	if config.IsZeroContract(file.Contract) {
+		return nil
+	}
+	c := file.Contract
+	c.Commitments = slices.Clone(c.Commitments)
+	var maxW energy.Power
+	for _, u := range units {
+		maxW += u.Caps.NominalPower
+	}
+	c.Defaults(maxW)
+	return &c
+}
+
+// period is [--from, --to + 1 day) in ERCOT local days; either defaults
+// to the prices' own span.
+func (h *historyFlags) period(prices price.Schedule) (from, to time.Time, err error) {
+	loc := price.ERCOTLocation()
+	if len(prices) == 0 {
+		return from, to, errors.New("--prices: no prices")
+	}
+	from, to = prices[0].Interval.Start, prices[len(prices)-1].Interval.End
+	if h.from != "" {
+		if from, err = time.ParseInLocation(time.DateOnly, h.from, loc); err != nil {
+			return from, to, fmt.Errorf("--from %q: want YYYY-MM-DD", h.from)
+		}
+	}
+	if h.to != "" {
+		if to, err = time.ParseInLocation(time.DateOnly, h.to, loc); err != nil {
+			return from, to, fmt.Errorf("--to %q: want YYYY-MM-DD", h.to)
+		}
+		to = to.AddDate(0, 0, 1)
+	}
+	if !to.After(from) {
+		return from, to, fmt.Errorf("the period %s to %s is empty (--from %q, --to %q)", from.In(loc).Format(time.DateOnly), to.In(loc).Format(time.DateOnly), h.from, h.to)
+	}
+	return from.UTC(), to.UTC(), nil
 }
 
 // run runs one policy (the oracle offline) over the history.

@@ -39,6 +39,8 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newBenchCmd(stderrLog),
 		newScanCmd(stderrLog),
 		newPlanCmd(),
+		newBacktestCmd(),
+		newDataCmd(),
 	)
 	return root
 }

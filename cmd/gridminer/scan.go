@@ -65,10 +65,10 @@ terminal and nothing in a pipe.`,
 				return fmt.Errorf("%w (raise --max-hosts to scan more)", err)
 			}
 			log := logger()
-			progress := progressLine(os.Stderr, "probed")
+			progress := newProgress(os.Stderr, "auto", "probed", 0)
 			started := time.Now()
 			found, err := discovery.Scan(cmd.Context(), hosts, cfg, progress.update)
-			progress.done()
+			progress.finish()
 			if err != nil {
 				return err
 			}
@@ -194,38 +194,4 @@ func writeMinersBlock(path string, rows []scanRow, cfg discovery.Config) error {
 		return fmt.Errorf("--config-out: %w", err)
 	}
 	return nil
-}
-
-// progress shows "probed N/M" on a terminal, rewriting one line; in a
-// pipe it prints nothing.
-type progress struct {
-	w     io.Writer
-	label string
-	tty   bool
-	mu    sync.Mutex
-	last  time.Time
-}
-
-func progressLine(f *os.File, label string) *progress {
-	fi, err := f.Stat()
-	return &progress{w: f, label: label, tty: err == nil && fi.Mode()&os.ModeCharDevice != 0}
-}
-
-func (p *progress) update(done, total int) {
-	if !p.tty {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if done < total && time.Since(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = time.Now()
-	fmt.Fprintf(p.w, "\r%s %d/%d (%.0f%%)", p.label, done, total, 100*float64(done)/float64(max(total, 1)))
-}
-
-func (p *progress) done() {
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
 }

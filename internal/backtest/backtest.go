@@ -40,7 +40,9 @@ type Config struct {
 	// DAMPublished is the local hour of the day before delivery at
 	// which day-ahead prices become known (default 13, ERCOT's ~1 pm).
 	DAMPublished int
-	BTC          []bitcoin.Day // daily economics; must cover the day before From to the last day
+	// BTC is the daily economics; it must cover every UTC day of the
+	// period. Policies see the previous day's (see Warnings).
+	BTC []bitcoin.Day
 	// Risk is the 4CP peak-risk of each hour (start, UTC) as known before
 	// that hour; missing hours have no risk.
 	Risk map[time.Time]float64
@@ -118,14 +120,29 @@ func (c *Config) check() ([]energy.Interval, error) {
 	for t := c.From; t.Before(c.To); t = t.Add(c.Interval) {
 		ivs = append(ivs, energy.Interval{Start: t, End: t.Add(c.Interval)})
 	}
-	first := c.From.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	first := c.From.UTC().Truncate(24 * time.Hour)
 	last := c.To.Add(-time.Nanosecond).UTC().Truncate(24 * time.Hour)
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		if _, ok := c.day(d); !ok {
-			return nil, fmt.Errorf("backtest: bitcoin data has no %s (the period needs %s to %s): %w", d.Format(time.DateOnly), first.Format(time.DateOnly), last.Format(time.DateOnly), ErrData)
+			return nil, fmt.Errorf("backtest: bitcoin data has no %s (the period needs %s to %s, UTC days): %w", d.Format(time.DateOnly), first.Format(time.DateOnly), last.Format(time.DateOnly), ErrData)
 		}
 	}
 	return ivs, nil
+}
+
+// Warnings lists what the run had to assume: today only that policies
+// saw the first day's own bitcoin economics when the history has no day
+// before the period (a day of look-ahead on hashprice).
+func (c *Config) Warnings() []string {
+	if len(c.BTC) == 0 {
+		return nil
+	}
+	before := c.From.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	if _, ok := c.day(before); ok {
+		return nil
+	}
+	return []string{fmt.Sprintf("bitcoin data starts %s: policies saw that day's own economics until %s (live policies use the previous day's)",
+		c.BTC[0].Date.Format(time.DateOnly), c.BTC[0].Date.AddDate(0, 0, 1).Format(time.DateOnly))}
 }
 
 func (c *Config) day(d time.Time) (bitcoin.Day, bool) {
@@ -136,8 +153,19 @@ func (c *Config) day(d time.Time) (bitcoin.Day, bool) {
 	return c.BTC[i], true
 }
 
+// economics is the bitcoin economics of t's UTC day.
 func (c *Config) economics(t time.Time) bitcoin.Economics {
 	d, _ := c.day(t.UTC().Truncate(24 * time.Hour))
+	return d.Economics()
+}
+
+// known is the economics a policy knows at t: the previous UTC day's, or,
+// before the history starts, its first day's (see Warnings).
+func (c *Config) known(t time.Time) bitcoin.Economics {
+	d, ok := c.day(t.UTC().Truncate(24*time.Hour).AddDate(0, 0, -1))
+	if !ok && len(c.BTC) > 0 && t.Before(c.BTC[0].Date.AddDate(0, 0, 1)) {
+		d = c.BTC[0]
+	}
 	return d.Economics()
 }
 
@@ -179,10 +207,11 @@ func Run(cfg Config, p dispatch.Policy) (Result, error) {
 	for k, iv := range ivs {
 		in := dispatch.Inputs{
 			Now: iv.Start, Interval: iv, SiteCap: cfg.SiteCap, Units: units,
-			Hashprice: cfg.economics(iv.Start.AddDate(0, 0, -1)).Hashprice(),
+			Hashprice: cfg.known(iv.Start).Hashprice(),
 			Contract:  cfg.Contract, Deployments: cfg.Deployments,
 			Previous: prev, HasPrevious: hasPrev,
 			PeakRisk:   cfg.Risk[iv.Start.Truncate(time.Hour)],
+			Brief:      true, // the replay keeps only the plan's reason
 			Generation: cfg.Generation[iv.Start.Add(-cfg.Interval)],
 		}
 		in.Forecast = cfg.damKnown(iv.Start)
@@ -220,6 +249,16 @@ func Run(cfg Config, p dispatch.Policy) (Result, error) {
 	return res, err
 }
 
+// The oracle's defaults: it stops once its schedule is within
+// OracleTolerance (relative) of its proven bound, and spends at most
+// OracleNeighbourhoodWork joint-DP moves (a fraction of a second) improving
+// schedules the Lagrangian method leaves short of that. Result.Gap
+// reports the gap reached: % of oracle is then good to about that much.
+const (
+	OracleTolerance         = 5e-4
+	OracleNeighbourhoodWork = 50_000_000
+)
+
 // RunOracle solves the whole period with perfect foresight and settles it.
 func RunOracle(cfg Config, pc dispatch.PlannerConfig) (Result, error) {
 	ivs, err := cfg.check()
@@ -239,6 +278,12 @@ func RunOracle(cfg Config, pc dispatch.PlannerConfig) (Result, error) {
 	pc.Breakeven.PoolFee = cfg.PoolFee
 	pc.Breakeven.FourCP = true
 	pc.PerUnit = true
+	if pc.Options.Tolerance == 0 {
+		pc.Options.Tolerance = OracleTolerance
+	}
+	if pc.Options.NeighbourhoodWork == 0 {
+		pc.Options.NeighbourhoodWork = OracleNeighbourhoodWork
+	}
 	sched, err := dispatch.Solve(pc, in, steps)
 	if err != nil {
 		return Result{}, fmt.Errorf("backtest oracle: %w", err)
@@ -258,6 +303,20 @@ func RunOracle(cfg Config, pc dispatch.PlannerConfig) (Result, error) {
 	return res, err
 }
 
+// isPeak reports whether iv lies in one of the 4CP peaks (a settlement
+// peak only when the contract has a 4CP charge).
+func (c *Config) isPeak(iv energy.Interval) bool {
+	if c.Contract == nil || c.Contract.FourCP == nil {
+		return false
+	}
+	for _, p := range c.Peaks {
+		if !iv.Start.Before(p.Start) && !iv.End.After(p.End) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) peakSet() map[time.Time]bool {
 	m := make(map[time.Time]bool)
 	for _, p := range c.Peaks {
@@ -268,10 +327,11 @@ func (c *Config) peakSet() map[time.Time]bool {
 	return m
 }
 
-// advance applies plan to the units' state: the simulated fleet does what
-// it is told at the start of the interval.
+// advance applies plan to the units' state in place: the simulated fleet
+// does what it is told at the start of the interval. (Policies keep no
+// reference to the units they were given, so the replay reuses one slice.)
 func advance(units []dispatch.Unit, plan dispatch.Plan, at time.Time) []dispatch.Unit {
-	out := slices.Clone(units)
+	out := units
 	for i, up := range plan.Units {
 		run := up.Setpoint.Mode == miner.ModeRun
 		u := &out[i]
@@ -338,7 +398,7 @@ func (c *Config) settle(iv energy.Interval, expected energy.Price, units []dispa
 	if ct == nil {
 		ct = &contract.Contract{}
 	}
-	f := contract.Facts{Interval: iv, Spot: spot, MiningW: w, AIW: ai, Deployments: c.Deployments}
+	f := contract.Facts{Interval: iv, Spot: spot, MiningW: w, AIW: ai, Deployments: c.Deployments, PeakInterval: c.isPeak(iv)}
 	if ct.Renewables != nil {
 		f.GenW = c.Generation[iv.Start]
 	}

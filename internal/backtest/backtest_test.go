@@ -2,7 +2,6 @@ package backtest
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -100,79 +99,6 @@ func TestOracleBeatsEveryPolicy(t *testing.T) {
 	}
 }
 
-// TestReconcile recomputes every total from the interval rows
-// independently and matches the summary to the micro-dollar.
-func TestReconcile(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	n := 96 * 2
-	c := &contract.Contract{Index: contract.Index{AdderUSDPerMWh: 3.5}, Block: &contract.Block{MW: 3, PriceUSDPerMWh: 31, ResaleAdderUSDPerMWh: -0.5},
-		Commitments: []contract.Commitment{{Name: "ers", Product: contract.ERS10, MW: 1, CapacityUSDPerMWh: 7, PenaltyUSDPerMWh: 90,
-			Window: contract.Window{From: "14:00", To: "20:00"}}}}
-	c.Defaults(7.35e6)
-	cfg := Config{From: start, To: start.Add(time.Duration(n) * 15 * time.Minute), Units: units(), PoolFee: 0.02, Contract: c,
-		Prices: prices(rng, n), BTC: days(4),
-		Deployments: []contract.Deployment{{Commitment: "ers", Start: start.Add(20 * time.Hour), End: start.Add(21 * time.Hour)}}}
-	p, err := dispatch.New("breakeven", dispatch.Config{Breakeven: dispatch.BreakevenConfig{PoolFee: 0.02}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := Run(cfg, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rev, cost, resale, dr, pen, net ledger.Micros
-	var btc ledger.MilliSats
-	var mwh float64
-	for _, row := range r.Rows {
-		h := row.Interval.Duration().Hours()
-		e := cfg.economics(row.Interval.Start)
-		wantBTC := math.Round(float64(row.Hashrate) * h * 3600 * 0.98 * e.BTCPerTHDay() / 86400 * ledger.MilliSatsPerBTC)
-		if float64(row.BTC) != wantBTC {
-			t.Fatalf("%s: BTC %d msat, want %v", row.Interval, row.BTC, wantBTC)
-		}
-		wantRev := math.Round(float64(row.BTC) * e.PriceUSD / ledger.MilliSatsPerBTC * 1e6)
-		if float64(row.Revenue) != wantRev {
-			t.Fatalf("%s: revenue %d, want %v", row.Interval, row.Revenue, wantRev)
-		}
-		load := float64(row.Mining) // W, no AI
-		block := math.Min(load, 3e6)
-		spotW := load - block
-		wantSpot := math.Round(spotW * h * (float64(row.Spot) + 3.5))
-		wantBlock := math.Round(3e6 * h * 31)
-		wantResale := math.Round((3e6 - block) * h * (float64(row.Spot) - 0.5))
-		if float64(row.Settle.SpotCost) != wantSpot || float64(row.Settle.BlockCost) != wantBlock || float64(row.Settle.ResaleCredit) != wantResale {
-			t.Fatalf("%s: spot %d block %d resale %d, want %v %v %v", row.Interval, row.Settle.SpotCost, row.Settle.BlockCost, row.Settle.ResaleCredit, wantSpot, wantBlock, wantResale)
-		}
-		rev += row.Revenue
-		btc += row.BTC
-		cost += row.Settle.SpotCost + row.Settle.BlockCost
-		resale += row.Settle.ResaleCredit
-		dr += row.Settle.CapacityCredit
-		pen += row.Settle.Penalty
-		if got := row.Revenue + row.Settle.CapacityCredit + row.Settle.ResaleCredit - row.Settle.SpotCost - row.Settle.BlockCost - row.Settle.Penalty; got != row.Net {
-			t.Fatalf("%s: row net %d, recomputed %d", row.Interval, row.Net, got)
-		}
-		net += row.Net
-		mwh += load * h / 1e6
-	}
-	tot := r.Totals
-	for _, c := range []struct {
-		what      string
-		got, want ledger.Micros
-	}{{"revenue", tot.Revenue, rev}, {"power cost", tot.PowerCost, cost}, {"resale", tot.Resale, resale}, {"DR credit", tot.DRCredit, dr},
-		{"penalty", tot.Penalty, pen}, {"net", tot.Net, net}} {
-		if c.got != c.want {
-			t.Errorf("%s: summary %s, rows sum to %s", c.what, c.got, c.want)
-		}
-	}
-	if tot.BTC != btc || math.Abs(tot.Energy.MWh()-mwh) > 1e-9 {
-		t.Errorf("BTC %d MWh %v, rows %d %v", tot.BTC, tot.Energy.MWh(), btc, mwh)
-	}
-	if dr <= 0 {
-		t.Errorf("no DR capacity credit over two days with a 14:00-20:00 window")
-	}
-}
-
 func TestBadHistory(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	n := 96
@@ -187,7 +113,8 @@ func TestBadHistory(t *testing.T) {
 		want string
 	}{
 		{"gap in prices", func(c *Config) { c.Prices = append(c.Prices[:40:40], c.Prices[41:]...) }, "gaps"},
-		{"btc ends early", func(c *Config) { c.BTC = c.BTC[:1] }, "bitcoin data has no 2022-07-01"},
+		{"btc ends early", func(c *Config) { c.BTC = c.BTC[:2] }, "bitcoin data has no 2022-07-02"},
+		{"btc starts late", func(c *Config) { c.BTC = c.BTC[2:] }, "bitcoin data has no 2022-07-01"},
 		{"empty period", func(c *Config) { c.To = c.From }, "is empty"},
 		{"unaligned", func(c *Config) { c.From = c.From.Add(time.Minute) }, "boundaries"},
 		{"no fleet", func(c *Config) { c.Units = nil }, "no fleet"},
@@ -205,4 +132,29 @@ func TestBadHistory(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
+// TestHistoryStartingOnTheFirstDay: with no bitcoin day before the
+// period, policies plan the first day with that day's own economics, and
+// the run says so.
+func TestHistoryStartingOnTheFirstDay(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	cfg := Config{From: start, To: start.Add(24 * time.Hour), Units: units(), Prices: prices(rng, 96), BTC: days(3)[1:]}
+	if w := cfg.Warnings(); len(w) != 1 || !strings.Contains(w[0], "bitcoin data starts 2022-07-01") {
+		t.Fatalf("warnings %q", w)
+	}
+	p, _ := dispatch.New("always-on", dispatch.Config{})
+	r, err := Run(cfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Totals.Revenue <= 0 {
+		t.Errorf("revenue %s", r.Totals.Revenue)
+	}
+	if got, want := cfg.known(start.Add(time.Hour)), cfg.BTC[0].Economics(); got != want {
+		t.Errorf("first day known economics %+v, want the first day's %+v", got, want)
+	}
+	full := cfg
+	full.BTC = days(3)
+	if w := full.Warnings(); len(w) != 0 {
+		t.Errorf("warnings with the day before present: %q", w)
+	}
+}

@@ -211,7 +211,9 @@ type window struct{ a, b int }
 // share of the duality gap (qt, the dual's share per interval at the best
 // bound, minus the schedule's), and a window is revisited only after a
 // change near it.
-func (b *ascent) neighbourhoods(qt []float64, budget float64) {
+//
+// It stops early once done reports the current schedule good enough.
+func (b *ascent) neighbourhoods(qt []float64, budget float64, done func() bool) {
 	s := b.s
 	T, C := s.p.T, len(s.models)
 	var windows []window
@@ -235,6 +237,9 @@ func (b *ascent) neighbourhoods(qt []float64, budget float64) {
 		}
 		for {
 			s.terms(b.cur, ft)
+			if done() {
+				return
+			}
 			for i, w := range windows {
 				score[i] = 0
 				for t := w.a; t < w.b; t++ {

@@ -247,7 +247,10 @@ func (s *solver) solveLagrangian() Solution {
 	}
 	if !closed(ub) && s.opt.NeighbourhoodWork > 0 {
 		b.load(bestSched)
-		b.neighbourhoods(ubQt, float64(s.opt.NeighbourhoodWork))
+		b.neighbourhoods(ubQt, float64(s.opt.NeighbourhoodWork), func() bool {
+			obj, err := s.objective(b.cur)
+			return err == nil && ub-obj <= tol*math.Max(1, math.Abs(obj))
+		})
 		if obj, err := s.objective(b.cur); err == nil && obj > bestObj {
 			bestObj, bestSched = obj, cloneSched(b.cur, nil)
 		}
