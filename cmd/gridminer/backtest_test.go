@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,8 +16,10 @@ import (
 	"time"
 
 	"github.com/gridminer/gridminer/internal/backtest"
+	"github.com/gridminer/gridminer/internal/datafetch/datafetchtest"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/shareddata"
+	"github.com/gridminer/gridminer/internal/xlsxtest"
 )
 
 // writeHistory writes days of ERCOT NP6-905-CD prices for HB_WEST and
@@ -417,4 +420,78 @@ func TestBacktestUriOnRealData(t *testing.T) {
 	if hi < 9000 {
 		t.Errorf("highest price %v, want Uri's ≥ $9,000", hi)
 	}
+}
+
+// TestBacktestReadsEveryPriceFormat runs one backtest from the same prices
+// in each format --prices reads: ERCOT's NP6-905-CD CSV, the report 13061
+// workbook zip as 'data fetch ercot-rtm' downloads it from a local replay
+// of ERCOT's MIS, and a generic time,price CSV. Every run must settle to
+// the same micro-dollar.
+func TestBacktestReadsEveryPriceFormat(t *testing.T) {
+	loc := price.ERCOTLocation()
+	first := time.Date(2022, 7, 11, 0, 0, 0, 0, loc)
+	prices, btc := writeHistory(t, first, 2)
+	dir := t.TempDir()
+	recs, err := csv.NewReader(strings.NewReader(mustRead(t, prices))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The same rows as a 13061 workbook, in the zip ERCOT serves.
+	rows := [][]any{{"Delivery Date", "Delivery Hour", "Delivery Interval", "Repeated Hour Flag", "Settlement Point Name", "Settlement Point Type", "Settlement Point Price"}}
+	var generic strings.Builder
+	generic.WriteString("time,price\n")
+	for _, r := range recs[1:] {
+		h, _ := strconv.Atoi(r[1])
+		iv, _ := strconv.Atoi(r[2])
+		p, _ := strconv.ParseFloat(r[5], 64)
+		rows = append(rows, []any{r[0], h, iv, r[6], r[3], r[4], p})
+		if r[3] == "HB_WEST" {
+			d, _ := time.ParseInLocation("01/02/2006", r[0], loc)
+			st := d.Add(time.Duration(h-1)*time.Hour + time.Duration(iv-1)*15*time.Minute)
+			fmt.Fprintf(&generic, "%s,%s\n", st.Format(time.RFC3339), r[5])
+		}
+	}
+	book := xlsxtest.Bytes(t, xlsxtest.Sheet{Name: "Jul", Rows: rows})
+	mis := httptest.NewServer(&datafetchtest.ERCOT{ReportTypeID: 13061, Docs: []datafetchtest.ERCOTDoc{{
+		DocID: "900000001", FriendlyName: "RTMLZHBSPP_2022", ConstructedName: "rpt.00013061.0000000000000000.RTMLZHBSPP_2022.zip",
+		PublishDate: time.Date(2023, 1, 5, 12, 0, 0, 0, time.UTC),
+		Body:        datafetchtest.ZipOf(t, map[string][]byte{"rpt.00013061.0000000000000000.RTMLZHBSPP_2022.xlsx": book})}}})
+	defer mis.Close()
+	zipPath := filepath.Join(dir, "ercot_rtm_2022.zip")
+	var out bytes.Buffer
+	if err := run(t, context.Background(), &out, "data", "fetch", "ercot-rtm", "--year", "2022", "--out", zipPath, "--base-url", mis.URL); err != nil {
+		t.Fatalf("fetch: %v\n%s", err, out.String())
+	}
+	genericPath := filepath.Join(dir, "west.csv")
+	if err := os.WriteFile(genericPath, []byte(generic.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var nets []string
+	for _, p := range []string{prices, zipPath, genericPath} {
+		o := filepath.Join(dir, filepath.Base(p)+"-out")
+		out.Reset()
+		if err := run(t, context.Background(), &out, "backtest", "--prices", p, "--btc", btc, "--site", "../../examples/site-100mw.yaml",
+			"--policy", "breakeven", "--out", o); err != nil {
+			t.Fatalf("backtest --prices %s: %v", filepath.Base(p), err)
+		}
+		sum := readSummary(t, filepath.Join(o, "summary.json"))
+		if sum.Intervals != 192 {
+			t.Errorf("%s: %d intervals", filepath.Base(p), sum.Intervals)
+		}
+		nets = append(nets, fmt.Sprintf("%d/%d/%d", sum.Policies[0].Net, sum.Policies[0].PowerCost, sum.Policies[0].Resale))
+	}
+	if nets[0] != nets[1] || nets[0] != nets[2] {
+		t.Errorf("net/power cost/resale by format (NP6 CSV, 13061 zip, time,price): %v", nets)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

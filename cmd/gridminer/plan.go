@@ -21,6 +21,7 @@ import (
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/price/ercot"
+	"github.com/gridminer/gridminer/internal/price/pricefile"
 	"github.com/gridminer/gridminer/internal/sysload"
 )
 
@@ -39,8 +40,8 @@ type historyFlags struct {
 func (h *historyFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringSliceVar(&h.policies, "policy", nil, "policy to run (repeat or comma-separate): "+strings.Join(dispatch.Names(), ", ")+"; add +fourcp to price 4CP risk")
-	f.StringSliceVar(&h.prices, "prices", nil, "ERCOT NP6-905-CD real-time price file(s): .csv, .csv.gz or .zip (repeat for several years)")
-	f.StringVar(&h.point, "point", "HB_WEST", "settlement point (hub or load zone) whose price the site pays")
+	f.StringSliceVar(&h.prices, "prices", nil, "real-time price file(s), repeat for several years: ERCOT NP6-905-CD CSV (.csv, .csv.gz, .zip), ERCOT report 13061 (.xlsx or its .zip), or a time,price CSV")
+	f.StringVar(&h.point, "point", "HB_WEST", "settlement point (hub or load zone; LZ_WEST_EW for the energy-weighted load zone) whose price the site pays; ignored for a time,price CSV")
 	f.StringVar(&h.btc, "btc", "", "daily bitcoin economics CSV (btc_daily.csv layout)")
 	f.StringSliceVar(&h.dam, "dam", nil, "ERCOT day-ahead price workbook(s) (DAMLZHBSPP .xlsx): the planner's forecast")
 	f.StringSliceVar(&h.loads, "load", nil, "ERCOT native load workbook(s) (.xlsx) or a time,mw CSV: 4CP peaks and peak risk")
@@ -99,7 +100,7 @@ func (h *historyFlags) load() (*history, error) {
 	}
 	var scheds []price.Schedule
 	for _, p := range h.prices {
-		s, err := ercot.OpenSPP(p, h.point)
+		s, err := pricefile.Open(p, h.point)
 		if err != nil {
 			return nil, err
 		}

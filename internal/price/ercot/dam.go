@@ -200,26 +200,10 @@ func (dr *damReader) readBook(f *excelize.File, source string) error {
 }
 
 // readSheet reads one sheet: a header row, then one price per row.
-func (dr *damReader) readSheet(f *excelize.File, source, sheet string) (err error) {
-	rows, err := f.Rows(sheet)
-	if err != nil {
-		return fmt.Errorf("read %s: sheet %s: %w", source, sheet, err)
-	}
-	defer func() {
-		if cerr := rows.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("read %s: sheet %s: %w", source, sheet, cerr)
-		}
-	}()
+func (dr *damReader) readSheet(f *excelize.File, source, sheet string) error {
 	var cols damColumns
 	haveHeader := false
-	for n := 1; rows.Next(); n++ {
-		cells, err := rows.Columns()
-		if err != nil {
-			return fmt.Errorf("%s: sheet %s row %d: %w", source, sheet, n, err)
-		}
-		if blankRow(cells) {
-			continue
-		}
+	return eachSheetRow(f, source, sheet, func(n int, cells []string) error {
 		if !haveHeader {
 			c, ok, err := damHeader(cells)
 			if err != nil {
@@ -230,25 +214,20 @@ func (dr *damReader) readSheet(f *excelize.File, source, sheet string) (err erro
 					source, sheet, n, damColDate, damColHour, damColFlag, damColPoint, damColPrice, cells)
 			}
 			cols, haveHeader = c, true
-			continue
+			return nil
 		}
 		name := cell(cells, cols.point)
-		if dr.rd.namesOnly || name != dr.rd.point {
-			if _, ok := dr.rd.seen[name]; !ok && name != "" {
-				dr.rd.seen[strings.Clone(name)] = struct{}{}
-			}
-			continue
+		if !dr.rd.wanted(name, false) {
+			dr.rd.saw(name, false)
+			return nil
 		}
 		start, p, err := dr.parseRow(cells, cols)
 		if err != nil {
 			return fmt.Errorf("%s: sheet %s row %d: %w", source, sheet, n, err)
 		}
 		dr.rows = append(dr.rows, damRow{start: start, price: p, sheet: sheet, row: n})
-	}
-	if err := rows.Error(); err != nil {
-		return fmt.Errorf("read %s: sheet %s: %w", source, sheet, err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // blankRow reports whether every cell of a row is empty.
@@ -305,10 +284,14 @@ func (dr *damReader) parseRow(cells []string, c damColumns) (time.Time, energy.P
 	return start, p, nil
 }
 
-// damDay parses a delivery date: MM/DD/YYYY text, or the serial number of
-// a date-formatted cell (read raw). Dates are cached by text.
-func (dr *damReader) damDay(s string) (dayInfo, error) {
-	if d, ok := dr.rd.days[s]; ok {
+// damDay parses a delivery date cell (see reader.sheetDay).
+func (dr *damReader) damDay(s string) (dayInfo, error) { return dr.rd.sheetDay(s) }
+
+// sheetDay parses the Delivery Date cell of a workbook row: MM/DD/YYYY
+// text, or the serial number of a date-formatted cell (read raw). Dates are
+// cached by text.
+func (rd *reader) sheetDay(s string) (dayInfo, error) {
+	if d, ok := rd.days[s]; ok {
 		return d, d.bad
 	}
 	var d dayInfo
@@ -324,8 +307,8 @@ func (dr *damReader) damDay(s string) (dayInfo, error) {
 	} else {
 		d = serialDate(s)
 	}
-	if len(dr.rd.days) < 4096 {
-		dr.rd.days[strings.Clone(s)] = d
+	if len(rd.days) < 4096 {
+		rd.days[strings.Clone(s)] = d
 	}
 	return d, d.bad
 }

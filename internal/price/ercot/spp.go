@@ -18,11 +18,21 @@
 // Missing intervals are not an error here; callers find them with
 // price.Schedule.Gaps. The reader only checks rows of the point asked for;
 // it does not fetch reports from ERCOT. It reads the day-ahead DAMLZHBSPP
-// workbook (OpenDAM) and the NP6-905-CD real-time CSV (OpenSPP).
+// workbook (OpenDAM) and real-time 15-minute prices (OpenSPP) either in the
+// NP6-905-CD CSV layout or in ERCOT's yearly report 13061 workbook
+// (RTMLZHBSPP, see OpenRTMWorkbook).
+//
+// Load zones are published twice per interval, once per Settlement Point
+// Type: LZ (the zone's price) and LZEW (its energy-weighted variant, the one
+// ERCOT applies to metered load), under the same name. Wherever the type
+// column is present, a row whose type ends in EW (LZEW, LZ_DCEW) is read as
+// the point NAME_EW, so "LZ_WEST" always means the LZ price and "LZ_WEST_EW"
+// the energy-weighted one; the two are never merged.
 package ercot
 
 import (
 	"archive/zip"
+	"bytes"
 	"compress/gzip"
 	"encoding/csv"
 	"errors"
@@ -48,33 +58,55 @@ const (
 	colHour     = "DeliveryHour"
 	colInterval = "DeliveryInterval"
 	colName     = "SettlementPointName"
+	colType     = "SettlementPointType"
 	colPrice    = "SettlementPointPrice"
 	colDST      = "DSTFlag"
 )
+
+// ewSuffix is appended to the name of an energy-weighted load zone row
+// (Settlement Point Type LZEW or LZ_DCEW) to name its point.
+const ewSuffix = "_EW"
 
 // interval is the length of one settlement interval.
 const interval = 15 * time.Minute
 
 // columns holds the index of each column used, -1 for an absent optional one.
-type columns struct{ date, hour, interval, name, price, dst int }
+type columns struct{ date, hour, interval, name, typ, price, dst int }
 
-// row is one parsed price with where it came from, for error messages.
+// row is one parsed price with where it came from, for error messages: a
+// line of a CSV stream, or (sheet set) a row of a workbook sheet.
 type row struct {
 	start  time.Time
 	price  energy.Price
 	source string
+	sheet  string
 	line   int
 }
 
+// pos names where r came from: "file.csv:12" or "file.xlsx: sheet Feb row 12".
+func (r row) pos() string {
+	if r.sheet != "" {
+		return fmt.Sprintf("%s: sheet %s row %d", r.source, r.sheet, r.line)
+	}
+	return fmt.Sprintf("%s:%d", r.source, r.line)
+}
+
+// pointKey is a point name as published and whether its rows are the
+// energy-weighted variant (named name+ewSuffix).
+type pointKey struct {
+	name string
+	ew   bool
+}
+
 // reader accumulates the rows of one settlement point over one or more
-// CSV streams (the members of a zip).
+// CSV streams or workbooks (the members of a zip).
 type reader struct {
 	point     string
 	namesOnly bool // Points: collect names, parse no rows
 	loc       *time.Location
 	rows      []row
-	seen      map[string]struct{} // every point name met, to help when point is absent
-	days      map[string]dayInfo  // parsed DeliveryDate cache
+	seen      map[pointKey]struct{} // every point met, to help when point is absent
+	days      map[string]dayInfo    // parsed DeliveryDate cache
 }
 
 // dayInfo is a parsed delivery date.
@@ -86,7 +118,37 @@ type dayInfo struct {
 }
 
 func newReader(point string) *reader {
-	return &reader{point: point, loc: price.ERCOTLocation(), seen: map[string]struct{}{}, days: map[string]dayInfo{}}
+	return &reader{point: point, loc: price.ERCOTLocation(), seen: map[pointKey]struct{}{}, days: map[string]dayInfo{}}
+}
+
+// energyWeighted reports whether a Settlement Point Type names an
+// energy-weighted load zone price (LZEW, LZ_DCEW).
+func energyWeighted(typ string) bool {
+	typ = strings.TrimSpace(typ)
+	return len(typ) >= 2 && strings.EqualFold(typ[len(typ)-2:], "EW")
+}
+
+// wanted reports whether rows published as name (energy-weighted or not)
+// belong to the point asked for. It does not allocate.
+func (rd *reader) wanted(name string, ew bool) bool {
+	if rd.namesOnly || name == "" {
+		return false
+	}
+	if !ew {
+		return name == rd.point
+	}
+	return len(rd.point) == len(name)+len(ewSuffix) && strings.HasPrefix(rd.point, name) && strings.HasSuffix(rd.point, ewSuffix)
+}
+
+// saw records a point met in a file, for Points and for the error when the
+// point asked for is absent.
+func (rd *reader) saw(name string, ew bool) {
+	if name == "" {
+		return
+	}
+	if _, ok := rd.seen[pointKey{name, ew}]; !ok {
+		rd.seen[pointKey{strings.Clone(name), ew}] = struct{}{}
+	}
 }
 
 // ReadSPP reads an NP6-905-CD CSV stream and returns the schedule of one
@@ -99,80 +161,116 @@ func ReadSPP(r io.Reader, source string, point string) (price.Schedule, error) {
 	return rd.schedule(source)
 }
 
-// OpenSPP reads the schedule of one settlement point from a file: plain CSV,
-// gzip-compressed CSV (".gz"), or a zip archive (".zip"), of which every
-// ".csv" member is read in name order.
+// OpenSPP reads the 15-minute real-time schedule of one settlement point
+// from a file: an NP6-905-CD CSV, plain or gzip-compressed; a report 13061
+// (RTMLZHBSPP) xlsx workbook; or a zip archive, of which every ".csv" and
+// ".xlsx" member is read in name order (ERCOT serves both reports as zips).
+// The format is recognised from the file's content, not its name. Rows of
+// the same interval in two members are an error, as within one.
 func OpenSPP(path string, point string) (price.Schedule, error) {
 	rd := newReader(point)
-	if err := eachCSV(path, rd.read); err != nil {
+	if err := rd.readPath(path); err != nil {
 		return nil, err
 	}
 	return rd.schedule(path)
 }
 
-// Points lists, sorted, the settlement point names present in a file (plain
-// CSV, .gz or .zip as for OpenSPP).
+// Points lists, sorted, the settlement point names present in a file (any
+// form OpenSPP reads), energy-weighted load zones as NAME_EW.
 func Points(path string) ([]string, error) {
 	rd := newReader("")
 	rd.namesOnly = true
-	if err := eachCSV(path, rd.read); err != nil {
+	if err := rd.readPath(path); err != nil {
 		return nil, err
 	}
 	return rd.names(), nil
 }
 
-// eachCSV opens path and calls read for each CSV stream in it.
-func eachCSV(path string, read func(io.Reader, string) error) error {
-	lower := strings.ToLower(path)
-	if strings.HasSuffix(lower, ".zip") {
-		zr, err := zip.OpenReader(path)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", path, err)
-		}
-		defer zr.Close()
-		files := slices.Clone(zr.File)
-		slices.SortFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
-		n := 0
-		for _, f := range files {
-			if !strings.HasSuffix(strings.ToLower(f.Name), ".csv") {
-				continue
-			}
-			n++
-			source := path + ":" + f.Name
-			rc, err := f.Open()
-			if err != nil {
-				return fmt.Errorf("open %s: %w", source, err)
-			}
-			err = read(rc, source)
-			rc.Close()
-			if err != nil {
-				return err
-			}
-		}
-		if n == 0 {
-			return fmt.Errorf("read %s: zip has no .csv member", path)
-		}
-		return nil
-	}
+// Leading bytes that tell the containers apart.
+const (
+	gzipMagic = "\x1f\x8b"
+	zipMagic  = "PK\x03\x04"
+)
+
+// readPath opens path and reads every price stream in it: the file itself
+// when it is a CSV (plain or gzip-compressed) or an xlsx workbook, or each
+// ".csv" and ".xlsx" member, in name order, of a zip archive.
+func (rd *reader) readPath(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", path, err)
 	}
 	defer f.Close()
-	if strings.HasSuffix(lower, ".gz") {
+	magic := make([]byte, len(zipMagic))
+	n, err := io.ReadFull(f, magic)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	magic = magic[:n]
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte(gzipMagic)):
 		zr, err := gzip.NewReader(f)
 		if err != nil {
 			return fmt.Errorf("read %s: gzip: %w", path, err)
 		}
 		defer zr.Close()
-		return read(zr, path)
+		return rd.read(zr, path)
+	case bytes.HasPrefix(magic, []byte(zipMagic)):
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		zr, err := zip.NewReader(f, st.Size())
+		if err != nil {
+			return fmt.Errorf("read %s: zip: %w", path, err)
+		}
+		if isWorkbook(zr) {
+			return rd.readWorkbook(f, path)
+		}
+		return rd.readZip(zr, path)
 	}
-	return read(f, path)
+	return rd.read(f, path)
+}
+
+// readZip reads the ".csv" and ".xlsx" members of an archive in name order.
+func (rd *reader) readZip(zr *zip.Reader, path string) error {
+	files := slices.Clone(zr.File)
+	slices.SortFunc(files, func(a, b *zip.File) int { return strings.Compare(a.Name, b.Name) })
+	n := 0
+	for _, f := range files {
+		name := strings.ToLower(f.Name)
+		book := strings.HasSuffix(name, ".xlsx")
+		if !book && !strings.HasSuffix(name, ".csv") {
+			continue
+		}
+		n++
+		source := path + ":" + f.Name
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("open %s: %w", source, err)
+		}
+		if book {
+			err = rd.readWorkbook(rc, source)
+		} else {
+			err = rd.read(rc, source)
+		}
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("read %s: zip has no .csv or .xlsx member", path)
+	}
+	return nil
 }
 
 // header maps the column names of the first record.
 func header(rec []string, source string) (columns, error) {
-	c := columns{-1, -1, -1, -1, -1, -1}
+	c := columns{-1, -1, -1, -1, -1, -1, -1}
 	for i, name := range rec {
 		name = strings.TrimSpace(strings.TrimPrefix(name, "\ufeff"))
 		var dst *int
@@ -185,6 +283,8 @@ func header(rec []string, source string) (columns, error) {
 			dst = &c.interval
 		case colName:
 			dst = &c.name
+		case colType:
+			dst = &c.typ
 		case colPrice:
 			dst = &c.price
 		case colDST:
@@ -242,10 +342,9 @@ func (rd *reader) read(r io.Reader, source string) error {
 		}
 		line, _ := cr.FieldPos(0)
 		name := rec[cols.name]
-		if rd.namesOnly || name != rd.point {
-			if _, ok := rd.seen[name]; !ok {
-				rd.seen[strings.Clone(name)] = struct{}{}
-			}
+		ew := cols.typ >= 0 && energyWeighted(rec[cols.typ])
+		if !rd.wanted(name, ew) {
+			rd.saw(name, ew)
 			continue
 		}
 		rw, err := rd.parseRow(rec, cols)
@@ -368,9 +467,8 @@ func (rd *reader) schedule(source string) (price.Schedule, error) {
 	s := make(price.Schedule, len(rd.rows))
 	for i, r := range rd.rows {
 		if i > 0 && r.start.Equal(rd.rows[i-1].start) {
-			p := rd.rows[i-1]
-			return nil, fmt.Errorf("%s:%d: duplicate interval starting %s for %s (also at %s:%d)",
-				r.source, r.line, r.start.Format(time.RFC3339), rd.point, p.source, p.line)
+			return nil, fmt.Errorf("%s: duplicate interval starting %s for %s (also at %s)",
+				r.pos(), r.start.Format(time.RFC3339), rd.point, rd.rows[i-1].pos())
 		}
 		s[i] = price.Point{Interval: energy.Interval{Start: r.start, End: r.start.Add(interval)}, Price: r.price}
 	}
@@ -380,8 +478,12 @@ func (rd *reader) schedule(source string) (price.Schedule, error) {
 // names returns the sorted point names seen, including the wanted one.
 func (rd *reader) names() []string {
 	out := make([]string, 0, len(rd.seen)+1)
-	for n := range rd.seen {
-		out = append(out, n)
+	for k := range rd.seen {
+		if k.ew {
+			out = append(out, k.name+ewSuffix)
+		} else {
+			out = append(out, k.name)
+		}
 	}
 	if len(rd.rows) > 0 {
 		out = append(out, rd.point)
