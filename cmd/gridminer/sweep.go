@@ -20,6 +20,7 @@ import (
 
 	"github.com/gridminer/gridminer/internal/backtest"
 	"github.com/gridminer/gridminer/internal/config"
+	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/report"
 )
 
@@ -313,7 +314,10 @@ func writeSweep(dir, param, label string, hf historyFlags, h *history, points []
 	}); err != nil {
 		return nil, err
 	}
-	in := report.SweepInput{Title: fmt.Sprintf("%s sweep · %s", label, orDefault(h.file.Site.Name, "site")), Param: label, Policies: hf.policies}
+	loc := price.ERCOTLocation()
+	in := report.SweepInput{Title: fmt.Sprintf("%s · %s · %s to %s", orDefault(h.file.Site.Name, "site"), hf.point,
+		h.cfg.From.In(loc).Format(time.DateOnly), h.cfg.To.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)), Param: label, Policies: hf.policies,
+		Notes: hf.inputs()}
 	in.Net = make([][]float64, len(hf.policies))
 	for _, p := range points {
 		in.Values = append(in.Values, p.Value)
