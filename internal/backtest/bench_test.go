@@ -48,22 +48,9 @@ func yearConfig() Config {
 // intervals of a ten-class fleet through each policy (and the oracle).
 func BenchmarkRunYear(b *testing.B) {
 	cfg := yearConfig()
-	bc := dispatch.BreakevenConfig{PoolFee: 0.02, MinRun: 15 * time.Minute, MinSleep: 15 * time.Minute}
 	for _, name := range []string{"always-on", "breakeven", "partial-power", "oracle"} {
 		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if name == "oracle" {
-					_, err = RunOracle(cfg, dispatch.PlannerConfig{Breakeven: bc})
-				} else {
-					p, _ := dispatch.New(name, dispatch.Config{Breakeven: bc})
-					_, err = Run(cfg, p)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			runYear(b, cfg, name)
 		})
 	}
 }
@@ -94,22 +81,27 @@ func realYear(tb testing.TB) Config {
 // BenchmarkRunYearReal is BenchmarkRunYear on real 2021 prices.
 func BenchmarkRunYearReal(b *testing.B) {
 	cfg := realYear(b)
-	bc := dispatch.BreakevenConfig{PoolFee: 0.02, MinRun: 15 * time.Minute, MinSleep: 15 * time.Minute}
 	for _, name := range []string{"always-on", "breakeven", "oracle"} {
 		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				var err error
-				if name == "oracle" {
-					_, err = RunOracle(cfg, dispatch.PlannerConfig{Breakeven: bc})
-				} else {
-					p, _ := dispatch.New(name, dispatch.Config{Breakeven: bc})
-					_, err = Run(cfg, p)
-				}
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			runYear(b, cfg, name)
 		})
+	}
+}
+
+// runYear times one policy (or the oracle) over cfg.
+func runYear(b *testing.B, cfg Config, name string) {
+	bc := dispatch.BreakevenConfig{PoolFee: 0.02, MinRun: 15 * time.Minute, MinSleep: 15 * time.Minute}
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if name == "oracle" {
+			_, err = RunOracle(cfg, dispatch.PlannerConfig{Breakeven: bc})
+		} else {
+			p, _ := dispatch.New(name, dispatch.Config{Breakeven: bc})
+			_, err = Run(cfg, p)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }

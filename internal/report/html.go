@@ -135,7 +135,8 @@ type page struct {
 	HasOracle bool
 }
 
-var reportTmpl = template.Must(template.New("report").Parse(`<!doctype html>
+// pageTop opens every page: head, title and notes.
+const pageTop = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -148,7 +149,9 @@ var reportTmpl = template.Must(template.New("report").Parse(`<!doctype html>
 {{with .Notes}}<ul class="notes">{{range .}}
 <li>{{.}}</li>{{end}}
 </ul>{{end}}
-<h2>Summary</h2>
+`
+
+var reportTmpl = template.Must(template.New("report").Parse(pageTop + `<h2>Summary</h2>
 <table class="summary">
 <thead><tr><th scope="col">per policy</th><th scope="col">unit</th>{{range .Summary.Policies}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
 <tbody>{{range .Summary.Rows}}

@@ -180,20 +180,7 @@ type sweepPage struct {
 	Figure       figure
 }
 
-var sweepTmpl = template.Must(template.New("sweep").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>` + css + `</style>
-</head>
-<body>
-<h1>{{.Title}}</h1>
-{{with .Notes}}<ul class="notes">{{range .}}
-<li>{{.}}</li>{{end}}
-</ul>{{end}}
-<h2>Net by {{.Param}}</h2>
+var sweepTmpl = template.Must(template.New("sweep").Parse(pageTop + `<h2>Net by {{.Param}}</h2>
 <table class="summary">
 <thead><tr><th scope="col">{{.Param}}</th>{{range .Policies}}<th scope="col">{{.}}</th>{{end}}</tr></thead>
 <tbody>{{range .Rows}}

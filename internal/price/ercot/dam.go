@@ -73,46 +73,61 @@ func normHeader(s string) string {
 	return b.String()
 }
 
+// headerSlot is a column a workbook reader looks for: its name and where
+// its index goes (-1 when absent).
+type headerSlot struct {
+	name string
+	idx  *int
+}
+
+// mapHeader sets every slot's index from a header row, keys mapping a
+// normalised header cell to a slot's name. A column named twice is an
+// error.
+func mapHeader(cells []string, keys map[string]string, slots []headerSlot) error {
+	for _, s := range slots {
+		*s.idx = -1
+	}
+	for i, text := range cells {
+		col, known := keys[normHeader(text)]
+		if !known {
+			continue
+		}
+		for _, s := range slots {
+			if s.name != col {
+				continue
+			}
+			if *s.idx >= 0 {
+				return fmt.Errorf("column %q appears twice", col)
+			}
+			*s.idx = i
+		}
+	}
+	return nil
+}
+
+// missingColumns names the required slots a header lacks.
+func missingColumns(required ...headerSlot) []string {
+	var missing []string
+	for _, s := range required {
+		if *s.idx < 0 {
+			missing = append(missing, s.name)
+		}
+	}
+	return missing
+}
+
 // damHeader maps the header row of a sheet. ok is false when the row is not
 // a DAM header at all (no Settlement Point Price column); err reports a
 // header that is one but is incomplete or ambiguous.
 func damHeader(cells []string) (c damColumns, ok bool, err error) {
-	c = damColumns{-1, -1, -1, -1, -1}
-	for i, cell := range cells {
-		col, known := damKeys[normHeader(cell)]
-		if !known {
-			continue
-		}
-		var dst *int
-		switch col {
-		case damColDate:
-			dst = &c.date
-		case damColHour:
-			dst = &c.hour
-		case damColFlag:
-			dst = &c.flag
-		case damColPoint:
-			dst = &c.point
-		case damColPrice:
-			dst = &c.price
-		}
-		if *dst >= 0 {
-			return c, true, fmt.Errorf("column %q appears twice", col)
-		}
-		*dst = i
+	slots := []headerSlot{{damColDate, &c.date}, {damColHour, &c.hour}, {damColFlag, &c.flag}, {damColPoint, &c.point}, {damColPrice, &c.price}}
+	if err := mapHeader(cells, damKeys, slots); err != nil {
+		return c, true, err
 	}
 	if c.price < 0 && c.point < 0 {
 		return c, false, nil
 	}
-	var missing []string
-	for _, m := range []struct {
-		name string
-		idx  int
-	}{{damColDate, c.date}, {damColHour, c.hour}, {damColPoint, c.point}, {damColPrice, c.price}} {
-		if m.idx < 0 {
-			missing = append(missing, m.name)
-		}
-	}
+	missing := missingColumns(slots[0], slots[1], slots[3], slots[4])
 	if len(missing) > 0 {
 		return c, true, fmt.Errorf("header lacks column %s (DAMLZHBSPP layout expected)", strings.Join(missing, ", "))
 	}
@@ -187,35 +202,13 @@ func readDAMBook(f *excelize.File, source, point string) (price.Schedule, error)
 // readBook reads every sheet in workbook order. Empty sheets are skipped; a
 // sheet whose first row is not a DAM header is an error.
 func (dr *damReader) readBook(f *excelize.File, source string) error {
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return fmt.Errorf("read %s: workbook has no sheets", source)
-	}
-	for _, sheet := range sheets {
-		if err := dr.readSheet(f, source, sheet); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachSheet(f, source, func(sheet string) error { return dr.readSheet(f, source, sheet) })
 }
 
 // readSheet reads one sheet: a header row, then one price per row.
 func (dr *damReader) readSheet(f *excelize.File, source, sheet string) error {
-	var cols damColumns
-	haveHeader := false
-	return eachSheetRow(f, source, sheet, func(n int, cells []string) error {
-		if !haveHeader {
-			c, ok, err := damHeader(cells)
-			if err != nil {
-				return fmt.Errorf("%s: sheet %s row %d: %w", source, sheet, n, err)
-			}
-			if !ok {
-				return fmt.Errorf("%s: sheet %s row %d: not a DAMLZHBSPP header (want %s, %s, %s, %s, %s): %q",
-					source, sheet, n, damColDate, damColHour, damColFlag, damColPoint, damColPrice, cells)
-			}
-			cols, haveHeader = c, true
-			return nil
-		}
+	want := fmt.Sprintf("DAMLZHBSPP header (want %s, %s, %s, %s, %s)", damColDate, damColHour, damColFlag, damColPoint, damColPrice)
+	return headedRows(f, source, sheet, damHeader, want, func(n int, cells []string, cols damColumns) error {
 		name := cell(cells, cols.point)
 		if !dr.rd.wanted(name, false) {
 			dr.rd.saw(name, false)

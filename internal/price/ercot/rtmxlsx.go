@@ -30,6 +30,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,51 +72,16 @@ var rtmKeys = map[string]string{
 // a price header at all (neither a name nor a price column); err reports a
 // header that is one but is incomplete or ambiguous.
 func rtmHeader(cells []string) (c rtmColumns, ok bool, err error) {
-	c = rtmColumns{-1, -1, -1, -1, -1, -1, -1}
-	hourEnding := false
-	for i, text := range cells {
-		norm := normHeader(text)
-		if norm == "hourending" {
-			hourEnding = true
-		}
-		col, known := rtmKeys[norm]
-		if !known {
-			continue
-		}
-		var dst *int
-		switch col {
-		case rtmColDate:
-			dst = &c.date
-		case rtmColHour:
-			dst = &c.hour
-		case rtmColInterval:
-			dst = &c.interval
-		case rtmColFlag:
-			dst = &c.flag
-		case rtmColName:
-			dst = &c.name
-		case rtmColType:
-			dst = &c.typ
-		case rtmColPrice:
-			dst = &c.price
-		}
-		if *dst >= 0 {
-			return c, true, fmt.Errorf("column %q appears twice", col)
-		}
-		*dst = i
+	slots := []headerSlot{{rtmColDate, &c.date}, {rtmColHour, &c.hour}, {rtmColInterval, &c.interval}, {rtmColFlag, &c.flag},
+		{rtmColName, &c.name}, {rtmColType, &c.typ}, {rtmColPrice, &c.price}}
+	if err := mapHeader(cells, rtmKeys, slots); err != nil {
+		return c, true, err
 	}
 	if c.price < 0 && c.name < 0 {
 		return c, false, nil
 	}
-	var missing []string
-	for _, m := range []struct {
-		name string
-		idx  int
-	}{{rtmColDate, c.date}, {rtmColHour, c.hour}, {rtmColInterval, c.interval}, {rtmColName, c.name}, {rtmColPrice, c.price}} {
-		if m.idx < 0 {
-			missing = append(missing, m.name)
-		}
-	}
+	hourEnding := slices.ContainsFunc(cells, func(s string) bool { return normHeader(s) == "hourending" })
+	missing := missingColumns(slots[0], slots[1], slots[2], slots[4], slots[6])
 	if len(missing) > 0 {
 		hint := ""
 		if hourEnding {
@@ -178,35 +144,14 @@ func (rd *reader) readWorkbook(r io.Reader, source string) error {
 		return fmt.Errorf("read %s: %w", source, err)
 	}
 	defer f.Close()
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		return fmt.Errorf("read %s: workbook has no sheets", source)
-	}
-	for _, sheet := range sheets {
-		if err := rd.readRTMSheet(f, source, sheet); err != nil {
-			return err
-		}
-	}
-	return nil
+	return eachSheet(f, source, func(sheet string) error { return rd.readRTMSheet(f, source, sheet) })
 }
 
 // readRTMSheet reads one sheet: a header row, then one price per row.
 func (rd *reader) readRTMSheet(f *excelize.File, source, sheet string) error {
-	var cols rtmColumns
-	haveHeader := false
-	return eachSheetRow(f, source, sheet, func(n int, cells []string) error {
-		if !haveHeader {
-			c, ok, err := rtmHeader(cells)
-			if err != nil {
-				return fmt.Errorf("%s: sheet %s row %d: %w", source, sheet, n, err)
-			}
-			if !ok {
-				return fmt.Errorf("%s: sheet %s row %d: not a report 13061 RTMLZHBSPP header (want %s, %s, %s, %s, %s, %s, %s): %q",
-					source, sheet, n, rtmColDate, rtmColHour, rtmColInterval, rtmColFlag, rtmColName, rtmColType, rtmColPrice, cells)
-			}
-			cols, haveHeader = c, true
-			return nil
-		}
+	want := fmt.Sprintf("report 13061 RTMLZHBSPP header (want %s, %s, %s, %s, %s, %s, %s)",
+		rtmColDate, rtmColHour, rtmColInterval, rtmColFlag, rtmColName, rtmColType, rtmColPrice)
+	return headedRows(f, source, sheet, rtmHeader, want, func(n int, cells []string, cols rtmColumns) error {
 		name := cell(cells, cols.name)
 		ew := cols.typ >= 0 && energyWeighted(cell(cells, cols.typ))
 		if !rd.wanted(name, ew) {
@@ -274,6 +219,44 @@ func wholeNumber(s string) (int, bool) {
 		return 0, false
 	}
 	return int(v), true
+}
+
+// eachSheet calls fn with every sheet of f in workbook order; a workbook
+// without sheets is an error.
+func eachSheet(f *excelize.File, source string, fn func(sheet string) error) error {
+	sheets := f.GetSheetList()
+	if len(sheets) == 0 {
+		return fmt.Errorf("read %s: workbook has no sheets", source)
+	}
+	for _, sheet := range sheets {
+		if err := fn(sheet); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headedRows reads a sheet whose first non-blank row is a header: header
+// maps its columns (ok false: not this report's header, an error naming
+// want), then row gets every later non-blank row with the columns.
+func headedRows[C any](f *excelize.File, source, sheet string, header func([]string) (C, bool, error), want string,
+	row func(n int, cells []string, cols C) error) error {
+	var cols C
+	haveHeader := false
+	return eachSheetRow(f, source, sheet, func(n int, cells []string) error {
+		if haveHeader {
+			return row(n, cells, cols)
+		}
+		c, ok, err := header(cells)
+		if err != nil {
+			return fmt.Errorf("%s: sheet %s row %d: %w", source, sheet, n, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s: sheet %s row %d: not a %s: %q", source, sheet, n, want, cells)
+		}
+		cols, haveHeader = c, true
+		return nil
+	})
 }
 
 // eachSheetRow calls fn with the number (1-based, as Excel shows it) and
