@@ -175,13 +175,13 @@ func (h *history) writeOutputs(dir string, hf historyFlags, results []backtest.R
 	}
 	loc := price.ERCOTLocation()
 	sum := backtest.Summary{
-		Site: h.file.Site.Name, Point: hf.point, From: h.cfg.From, To: h.cfg.To, Interval: h.cfg.Interval.String(),
+		Site: h.file.Site.Name, Point: h.point, From: h.cfg.From, To: h.cfg.To, Interval: h.cfg.Interval.String(),
 		Intervals: h.intervals(), MoneyUnit: backtest.MoneyUnit, Policies: backtest.Summarize(results),
 	}
 	sum.Inputs = append(sum.Inputs, hf.inputs()...)
 	sum.Inputs = append(sum.Inputs, h.cfg.Warnings()...)
 	be, note := h.breakeven()
-	title := fmt.Sprintf("%s · %s · %s to %s", orDefault(h.file.Site.Name, "site"), hf.point,
+	title := fmt.Sprintf("%s · %s · %s to %s", orDefault(h.file.Site.Name, "site"), h.point,
 		h.cfg.From.In(loc).Format(time.DateOnly), h.cfg.To.Add(-time.Nanosecond).In(loc).Format(time.DateOnly))
 	var (
 		g     errgroup.Group
@@ -255,7 +255,7 @@ func (hf historyFlags) inputs() []string {
 			out = append(out, what+": "+strings.Join(files, ", "))
 		}
 	}
-	add("prices ("+hf.point+")", hf.prices...)
+	add("prices", hf.prices...)
 	add("day-ahead prices", hf.dam...)
 	add("bitcoin", hf.btc)
 	add("site", hf.site)

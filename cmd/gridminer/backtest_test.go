@@ -480,6 +480,9 @@ func TestBacktestReadsEveryPriceFormat(t *testing.T) {
 		if sum.Intervals != 192 {
 			t.Errorf("%s: %d intervals", filepath.Base(p), sum.Intervals)
 		}
+		if want := map[bool]string{true: "time,price", false: "HB_WEST"}[p == genericPath]; sum.Point != want {
+			t.Errorf("%s: summary point %q, want %q", filepath.Base(p), sum.Point, want)
+		}
 		nets = append(nets, fmt.Sprintf("%d/%d/%d", sum.Policies[0].Net, sum.Policies[0].PowerCost, sum.Policies[0].Resale))
 	}
 	if nets[0] != nets[1] || nets[0] != nets[2] {

@@ -58,6 +58,9 @@ func (h *historyFlags) register(cmd *cobra.Command) {
 type history struct {
 	cfg  backtest.Config
 	file *config.File
+	// point names the prices: the settlement point, or "time,price" when
+	// every price file is a generic one (which has no points).
+	point string
 }
 
 func (h *historyFlags) load() (*history, error) {
@@ -99,7 +102,11 @@ func (h *historyFlags) load() (*history, error) {
 		return nil, fmt.Errorf("site %s: no fleet: section (plan and backtest simulate the fleet described there)", h.site)
 	}
 	var scheds []price.Schedule
+	point := "time,price"
 	for _, p := range h.prices {
+		if f, err := pricefile.Detect(p); err == nil && f != pricefile.TimePrice {
+			point = h.point
+		}
 		s, err := pricefile.Open(p, h.point)
 		if err != nil {
 			return nil, err
@@ -188,7 +195,7 @@ func (h *historyFlags) load() (*history, error) {
 		}
 		cfg.Risk = peakRisks(series, months)
 	}
-	return &history{cfg: cfg, file: file}, nil
+	return &history{cfg: cfg, file: file, point: point}, nil
 }
 
 // contractFor is the site file's contract with its defaults for a fleet

@@ -315,7 +315,7 @@ func writeSweep(dir, param, label string, hf historyFlags, h *history, points []
 		return nil, err
 	}
 	loc := price.ERCOTLocation()
-	in := report.SweepInput{Title: fmt.Sprintf("%s · %s · %s to %s", orDefault(h.file.Site.Name, "site"), hf.point,
+	in := report.SweepInput{Title: fmt.Sprintf("%s · %s · %s to %s", orDefault(h.file.Site.Name, "site"), h.point,
 		h.cfg.From.In(loc).Format(time.DateOnly), h.cfg.To.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)), Param: label, Policies: hf.policies,
 		Notes: hf.inputs()}
 	in.Net = make([][]float64, len(hf.policies))
