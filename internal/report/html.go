@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"math"
 	"strings"
 
 	"github.com/gridminer/gridminer/internal/backtest"
@@ -112,10 +111,10 @@ func summarize(results []backtest.Result) summary {
 		if r.Method == "" {
 			continue
 		}
-		n := fmt.Sprintf("%s: solved by %s, relative optimality gap %s%%", r.Policy, r.Method, thousands(r.Gap*100, 3))
-		if r.Bound != 0 && !math.IsInf(r.Bound, 0) && !math.IsNaN(r.Bound) {
-			n += ", model bound " + dollars(r.Bound)
-		}
+		// The bound is in the optimiser's model terms (without the costs no
+		// schedule can change), so it is given as the gap, not in dollars.
+		n := fmt.Sprintf("%s: solved by %s, relative optimality gap %s%% (its proven bound: no schedule of this model earns more than that share above it)",
+			r.Policy, r.Method, thousands(r.Gap*100, 3))
 		s.Notes = append(s.Notes, n)
 	}
 	return s
