@@ -1,5 +1,6 @@
 // Package store defines gridminer's persistence contract, Store: miner
-// telemetry, dispatch decisions and the settlement ledger, written by the
+// telemetry, dispatch decisions, the settlement ledger and collections of
+// JSON documents (OpenADR objects, event lifecycles), written by the
 // live loop and read by the HTTP API, dashboard and reports.
 //
 // The package holds only the contract, the row types and their validation.
@@ -22,6 +23,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -79,8 +81,41 @@ type Store interface {
 	LatestDecision(ctx context.Context) (d Decision, ok bool, err error)
 	// Decisions returns the decisions with Time in [from, to), ascending.
 	Decisions(ctx context.Context, from, to time.Time) ([]Decision, error)
+	// PutObject inserts or replaces the JSON document id in collection
+	// (OpenADR VTN objects, demand-response event lifecycles). body must
+	// be valid JSON; Updated is set to now.
+	PutObject(ctx context.Context, collection, id string, body []byte, now time.Time) error
+	// Object returns one document; ok is false when there is none.
+	Object(ctx context.Context, collection, id string) (o Object, ok bool, err error)
+	// Objects returns every document of collection in insertion order
+	// (a replaced document keeps its place).
+	Objects(ctx context.Context, collection string) ([]Object, error)
+	// DeleteObject removes a document; ok is false when there was none.
+	DeleteObject(ctx context.Context, collection, id string) (ok bool, err error)
 	// Close flushes and releases the store.
 	Close() error
+}
+
+// Object is one stored JSON document.
+type Object struct {
+	Collection, ID string
+	Body           []byte
+	Created        time.Time
+	Updated        time.Time
+}
+
+// CheckObject reports whether a document can be stored: a collection and
+// an id (each at most 200 bytes) and a JSON body.
+func CheckObject(collection, id string, body []byte) error {
+	switch {
+	case collection == "" || len(collection) > 200:
+		return fmt.Errorf("object collection %q: want 1 to 200 bytes", collection)
+	case id == "" || len(id) > 200:
+		return fmt.Errorf("object %s/%q: id: want 1 to 200 bytes", collection, id)
+	case !json.Valid(body):
+		return fmt.Errorf("object %s/%s: body is not valid JSON", collection, id)
+	}
+	return nil
 }
 
 // Check reports whether t can be stored: a miner ID, a non-zero time, a

@@ -72,7 +72,7 @@ func TestReopenKeepsDataAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 1; v != want {
+	if want := 2; v != want { // 0001_init, 0002_objects
 		t.Errorf("schema version = %d, want %d", v, want)
 	}
 	got, err := s.Ledger(ctx, time.Time{}, time.Now().AddDate(100, 0, 0))

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EmptyStore", testEmpty},
 		{"ContextCancelled", testCancelled},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ObjectsRoundTrip", testObjects},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,5 +554,57 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	}
 	if got, want := len(dec), writers*calls; got != want {
 		t.Errorf("decisions = %d, want %d", got, want)
+	}
+}
+
+func testObjects(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	if _, ok, err := s.Object(ctx, "events", "a"); err != nil || ok {
+		t.Fatalf("empty store: ok %v err %v", ok, err)
+	}
+	for i, id := range []string{"b", "a", "c"} {
+		if err := s.PutObject(ctx, "events", id, []byte(fmt.Sprintf(`{"n":%d}`, i)), t0.Add(time.Duration(i)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutObject(ctx, "programs", "a", []byte(`{"other":true}`), t0); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing keeps the place and the creation time.
+	if err := s.PutObject(ctx, "events", "b", []byte(`{"n":9}`), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Objects(ctx, "events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range all {
+		got = append(got, o.ID+"="+string(o.Body))
+	}
+	if diff := cmp.Diff([]string{`b={"n":9}`, `a={"n":1}`, `c={"n":2}`}, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	o, ok, err := s.Object(ctx, "events", "b")
+	if err != nil || !ok || !o.Created.Equal(t0) || !o.Updated.Equal(t0.Add(time.Hour)) || o.Collection != "events" {
+		t.Errorf("object b: %+v ok %v err %v, want created %s updated %s", o, ok, err, t0, t0.Add(time.Hour))
+	}
+	if ok, err := s.DeleteObject(ctx, "events", "a"); err != nil || !ok {
+		t.Errorf("delete a: ok %v err %v", ok, err)
+	}
+	if ok, err := s.DeleteObject(ctx, "events", "a"); err != nil || ok {
+		t.Errorf("delete a twice: ok %v err %v", ok, err)
+	}
+	if all, _ := s.Objects(ctx, "events"); len(all) != 2 {
+		t.Errorf("%d events after a delete, want 2", len(all))
+	}
+	if p, _ := s.Objects(ctx, "programs"); len(p) != 1 || string(p[0].Body) != `{"other":true}` {
+		t.Errorf("programs: %+v", p)
+	}
+	for _, bad := range []struct{ c, id, body string }{{"", "x", "{}"}, {"events", "", "{}"}, {"events", "x", "{not json"}} {
+		if err := s.PutObject(ctx, bad.c, bad.id, []byte(bad.body), t0); err == nil {
+			t.Errorf("PutObject(%q, %q, %q) accepted", bad.c, bad.id, bad.body)
+		}
 	}
 }
