@@ -99,3 +99,30 @@ func SleepUntil(ctx context.Context, c Clock, t time.Time) error {
 		}
 	}
 }
+
+// SleepUntilOr waits like SleepUntil but also returns, with woken true,
+// as soon as wake receives. It returns ctx.Err() when ctx ends first.
+func SleepUntilOr(ctx context.Context, c Clock, t time.Time, wake <-chan struct{}) (woken bool, err error) {
+	if wake == nil {
+		return false, SleepUntil(ctx, c, t)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-wake:
+			woken = true
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err = SleepUntil(sctx, c, t)
+	cancel()
+	<-done
+	if woken {
+		return true, ctx.Err()
+	}
+	return false, err
+}

@@ -78,3 +78,32 @@ func TestManual(t *testing.T) {
 		}
 	}
 }
+
+func TestSleepUntilOr(t *testing.T) {
+	m := NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	wake := make(chan struct{}, 1)
+	wake <- struct{}{}
+	woken, err := SleepUntilOr(context.Background(), m, m.Now().Add(time.Hour), wake)
+	if !woken || err != nil {
+		t.Fatalf("a pending wake: woken %v err %v", woken, err)
+	}
+	// Without a wake the deadline ends the wait.
+	synctest.Test(t, func(t *testing.T) {
+		m := NewManual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		done := make(chan bool)
+		go func() {
+			w, _ := SleepUntilOr(context.Background(), m, m.Now().Add(time.Minute), make(chan struct{}))
+			done <- w
+		}()
+		synctest.Wait()
+		m.Advance(time.Minute)
+		if <-done {
+			t.Error("the deadline reported a wake")
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := SleepUntilOr(ctx, m, m.Now().Add(time.Minute), make(chan struct{})); err == nil {
+		t.Error("a cancelled context did not end the wait")
+	}
+}

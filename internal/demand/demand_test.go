@@ -1,9 +1,11 @@
 package demand
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/energy"
@@ -114,4 +116,63 @@ func TestValidate(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// chanSource sends what the test gives it.
+type chanSource chan []Event
+
+func (c chanSource) Run(ctx context.Context, out chan<- []Event) error {
+	for {
+		select {
+		case evs := <-c:
+			select {
+			case out <- evs:
+			case <-ctx.Done():
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func TestSetMergesSourcesAndSignalsChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := make(chanSource), make(chanSource)
+		capA := ev("a1", Cap, 0, time.Hour, 0)
+		capA.Power = 1e6
+		capB := ev("b1", Level, time.Hour, 0, 0)
+		capB.Source, capB.Level = "other", 2
+		bad := ev("bad", Level, 0, 0, 0)
+		bad.Level = 9
+		s := NewSet(nil, a, b)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- s.Run(ctx) }()
+		a <- []Event{capA}
+		<-s.Changed()
+		b <- []Event{capB, bad}
+		<-s.Changed()
+		got := s.Events()
+		if len(got) != 2 || got[0].Key() != capA.Key() || got[1].Key() != capB.Key() {
+			t.Errorf("events %+v, want a1 then b1 (the invalid one dropped)", got)
+		}
+		// The same set again is no change.
+		a <- []Event{capA}
+		synctest.Wait()
+		select {
+		case <-s.Changed():
+			t.Error("an unchanged set signalled a change")
+		default:
+		}
+		a <- nil
+		<-s.Changed()
+		if got := s.Events(); len(got) != 1 {
+			t.Errorf("after a's set emptied: %+v", got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 }

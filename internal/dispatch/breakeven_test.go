@@ -639,3 +639,29 @@ func TestBriefReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestFloorKeepsUnitsRunning: a dispatch setpoint's floor keeps units
+// running above their breakeven, up to the floor and never over the cap.
+func TestFloorKeepsUnitsRunning(t *testing.T) {
+	iv := energy.Interval{Start: time.Date(2022, 7, 1, 5, 0, 0, 0, time.UTC), End: time.Date(2022, 7, 1, 5, 15, 0, 0, time.UTC)}
+	var units []Unit
+	for i := range 4 {
+		units = append(units, Unit{ID: fmt.Sprintf("u%d", i), Caps: miner.Capabilities{NominalPower: 3e6, NominalHashrate: 100e3, CanSleep: true}})
+	}
+	p, _ := NewBreakeven(BreakevenConfig{})
+	for _, tt := range []struct {
+		floor, cap energy.Power
+		running    int
+	}{{0, 0, 0}, {5e6, 0, 2}, {9e6, 0, 3}, {9e6, 6e6, 2}} {
+		plan, err := p.Plan(Inputs{Now: iv.Start, Interval: iv, Price: 500, Hashprice: 0.09, Units: units, Floor: tt.floor, SiteCap: tt.cap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan.Running != tt.running {
+			t.Errorf("floor %v cap %v at $500: %d running, want %d (%s)", tt.floor, tt.cap, plan.Running, tt.running, plan.Reason)
+		}
+	}
+	if _, err := p.Plan(Inputs{Now: iv.Start, Interval: iv, Price: 50, Hashprice: 0.09, Units: units, Floor: -1}); err == nil {
+		t.Error("a negative floor was accepted")
+	}
+}

@@ -82,6 +82,10 @@ type Inputs struct {
 	Deployments []contract.Deployment
 	// Emergency is a grid emergency: firm AI loads may be curtailed too.
 	Emergency bool
+	// Floor is a draw a demand-response dispatch setpoint asks the site
+	// to keep (W of flexible draw; 0 none). Like a commitment floor it
+	// keeps units running that economics would stop, never above the cap.
+	Floor energy.Power
 	// Brief asks for per-unit reasons that name the rule without its
 	// numbers ("above breakeven"), for callers that keep only the plan's
 	// summary reason (backtests replaying a year of intervals).
@@ -194,6 +198,9 @@ func (in Inputs) Validate() error {
 	}
 	if !(in.PeakRisk >= 0 && in.PeakRisk <= 1) {
 		return fmt.Errorf("peak risk %v must be in [0, 1]: %w", in.PeakRisk, ErrInvalidInputs)
+	}
+	if _, err := energy.NewPower("floor", float64(in.Floor)); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)
 	}
 	if _, err := energy.NewPower("previous draw", float64(in.Previous)); err != nil {
 		return fmt.Errorf("%w: %w", err, ErrInvalidInputs)

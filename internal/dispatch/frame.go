@@ -58,6 +58,7 @@ func frameFor(in Inputs, adder energy.Price, rampPerMin energy.Power, fourcp boo
 		if in.SiteCap > 0 {
 			fr.cap = in.SiteCap
 		}
+		fr.floor = min(in.Floor, fr.cap)
 		return fr, nil
 	}
 	for _, a := range c.AI {
@@ -105,6 +106,7 @@ func frameFor(in Inputs, adder energy.Price, rampPerMin energy.Power, fourcp boo
 		fr.cap = depCap
 	}
 	fr.cap = max(fr.cap, 0)
+	fr.floor = max(fr.floor, min(in.Floor, fr.cap))
 	fr.notes = notes
 	return fr, nil
 }
