@@ -25,6 +25,7 @@ import (
 	"github.com/gridminer/gridminer/internal/bitcoin"
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/contract"
+	"github.com/gridminer/gridminer/internal/demand"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/fleet"
@@ -89,6 +90,10 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// StopTimeout bounds, on wall time, applying OnStop at shutdown (default 30 s).
 	StopTimeout time.Duration
+	// Tiers maps OpenADR SIMPLE levels 1-3 to import caps (default
+	// demand.DefaultTiers of the site cap, or of the fleet's power without
+	// one).
+	Tiers demand.Tiers
 	// Contract is the site's power contract and grid obligations; nil is
 	// a plain index contract.
 	Contract *contract.Contract
@@ -178,6 +183,11 @@ type Deps struct {
 	// Deployments, if set, returns the demand-response deployments known
 	// now.
 	Deployments func() []contract.Deployment
+	// Demand, if set, is the union of the site's demand-response and grid
+	// event sources (OpenADR 3, ERCOT grid conditions, an operator); the
+	// site runs it, plans with the constraint its events set, and re-plans
+	// at once when they change or one starts or ends.
+	Demand *demand.Set
 }
 
 // Settlement is one settled interval with the site's state at that time,
@@ -225,6 +235,8 @@ type Site struct {
 	staged []stagedBatch
 	// lastDeploy is the deployments the last plan saw, to notice changes.
 	lastDeploy string
+	// grid is the demand constraint the last plan saw.
+	grid demand.Constraint
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -278,6 +290,17 @@ func (s *Site) Run(ctx context.Context) error {
 	if err := s.carryPartial(ctx, energy.IntervalOf(clk.Now(), s.cfg.Interval)); err != nil {
 		return fmt.Errorf("site: read the ledger of the current interval: %w", err)
 	}
+	var changed <-chan struct{}
+	if s.deps.Demand != nil {
+		dctx, stopDemand := context.WithCancel(ctx)
+		demandDone := make(chan struct{})
+		go func() {
+			defer close(demandDone)
+			s.deps.Demand.Run(dctx)
+		}()
+		defer func() { stopDemand(); <-demandDone }()
+		changed = s.deps.Demand.Changed()
+	}
 	s.poll(ctx)
 	current := energy.IntervalOf(clk.Now(), s.cfg.Interval)
 	s.planInterval(ctx, current)
@@ -290,10 +313,27 @@ func (s *Site) Run(ctx context.Context) error {
 		if len(s.staged) > 0 && s.staged[0].due.Before(wake) {
 			wake = s.staged[0].due
 		}
-		if clock.SleepUntil(ctx, clk, wake) != nil {
+		edge, hasEdge := time.Time{}, false
+		if s.deps.Demand != nil {
+			if edge, hasEdge = demand.Next(s.deps.Demand.Events(), clk.Now()); hasEdge && edge.Before(wake) {
+				wake = edge
+			}
+		}
+		woken, err := clock.SleepUntilOr(ctx, clk, wake, changed)
+		if err != nil {
 			break
 		}
 		now := clk.Now()
+		if woken || (hasEdge && !now.Before(edge)) {
+			// A grid event arrived, changed, started or ended: it must be
+			// met within its deadline (seconds to minutes), so re-plan now.
+			if iv := energy.IntervalOf(now, s.cfg.Interval); iv.Start.After(current.Start) {
+				current = iv
+			}
+			s.log.Warn("grid events changed; re-planning now", "interval", current.String(), "events", len(s.deps.Demand.Events()))
+			s.planInterval(ctx, current)
+			continue
+		}
 		for len(s.staged) > 0 && !now.Before(s.staged[0].due) {
 			b := s.staged[0]
 			s.staged = s.staged[1:]
@@ -455,6 +495,15 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 		in.Recent = append(in.Recent, p.Price)
 	}
 	s.knownInputs(ctx, &in)
+	grid := s.gridConstraint(now)
+	if grid.HasCap && (in.SiteCap <= 0 || grid.Cap < in.SiteCap) {
+		in.SiteCap = max(grid.Cap, 1) // 0 W means "no cap" to dispatch
+	}
+	in.Floor = grid.Floor
+	if grid.HasPrice {
+		pt, ok = price.Point{Interval: iv, Price: grid.Price}, true
+		in.Price = grid.Price
+	}
 	unknown := 0
 	for i, m := range s.deps.Fleet.Members() {
 		u := s.units[i]
@@ -484,6 +533,13 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	} else {
 		plan = s.failSafePlan(in, s.cfg.OnStalePrice, fmt.Sprintf("fail-safe %s: no price published in the last %s", s.cfg.OnStalePrice, s.cfg.PriceStaleAfter))
 		s.log.Warn("no fresh price", "fail_safe", s.cfg.OnStalePrice, "interval", iv.String())
+		if grid.HasCap {
+			// No price, but the grid's cap still binds: sleep what it must.
+			plan = s.capPlan(in, plan)
+		}
+	}
+	if grid.Reason != "" {
+		plan.Reason += "; grid: " + grid.Reason
 	}
 	s.apply(ctx, plan)
 
@@ -496,6 +552,8 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	}
 	s.mu.Lock()
 	s.plan = plan
+	s.grid = grid
+	s.snap.Grid = grid
 	s.snap.Interval = iv
 	s.snap.Price = pt
 	s.snap.PriceKnown = ok
@@ -534,6 +592,54 @@ func (s *Site) knownInputs(ctx context.Context, in *dispatch.Inputs) {
 		in.Previous, in.HasPrevious = s.plan.Power, true
 	}
 	s.mu.RUnlock()
+}
+
+// gridConstraint is what the grid's events in force at now ask.
+func (s *Site) gridConstraint(now time.Time) demand.Constraint {
+	if s.deps.Demand == nil {
+		return demand.Constraint{}
+	}
+	tiers := s.cfg.Tiers
+	if tiers == nil {
+		full := s.cfg.SiteCap
+		if full <= 0 {
+			for _, u := range s.units {
+				full += withOverhead(u.caps, s.cfg.Overhead).NominalPower
+			}
+		}
+		tiers = demand.DefaultTiers(full)
+	}
+	return demand.Resolve(s.deps.Demand.Events(), now, tiers)
+}
+
+// capPlan keeps a fail-safe plan under in.SiteCap: running machines are
+// put to sleep, least efficient first, until the planned draw fits.
+func (s *Site) capPlan(in dispatch.Inputs, plan dispatch.Plan) dispatch.Plan {
+	type run struct {
+		i   int
+		w   energy.Power
+		eff energy.Efficiency
+	}
+	var total energy.Power
+	var runs []run
+	for i, up := range plan.Units {
+		c := in.Units[i].Caps
+		w := powerOf(c, up.Setpoint)
+		total += w
+		if up.Setpoint.Mode == miner.ModeRun {
+			runs = append(runs, run{i, w - c.SleepPower, c.NominalEfficiency()})
+		}
+	}
+	slices.SortStableFunc(runs, func(a, b run) int { return cmp.Compare(b.eff, a.eff) })
+	for _, r := range runs {
+		if total <= in.SiteCap {
+			break
+		}
+		plan.Units[r.i].Setpoint, plan.Units[r.i].Reason = miner.Sleep(), fmt.Sprintf("grid cap %s", in.SiteCap)
+		total -= r.w
+	}
+	plan.Reason += fmt.Sprintf("; kept under the grid cap %s", in.SiteCap)
+	return plan
 }
 
 // deploymentsChanged reports whether the known deployments differ from
@@ -880,6 +986,8 @@ type Snapshot struct {
 	LastCommandFailures int
 	LastSettled         ledger.Entry
 	Plan                dispatch.Plan
+	// Grid is the constraint the grid's events set on the current plan.
+	Grid demand.Constraint
 	Totals              ledger.Totals
 }
 
