@@ -209,16 +209,12 @@ func (f *Fleet) Miner(addr string) (*Miner, bool) {
 	return u, ok
 }
 
-// TotalPower returns the sum of every miner's power now (ground truth).
+// TotalPower returns the sum of every miner's actual draw now (ground
+// truth, as a meter sees it: power a lying miner hides included).
 func (f *Fleet) TotalPower() energy.Power {
 	var sum energy.Power
 	for _, u := range f.miners {
-		u.mu.Lock()
-		t := u.now()
-		u.advance(t)
-		p, _ := u.powerHash(t)
-		u.mu.Unlock()
-		sum += energy.Power(p)
+		sum += u.ActualPower()
 	}
 	return sum
 }

@@ -26,7 +26,11 @@ const (
 	FaultTruncate  Fault = 4 // reply with the first half of the real reply, no NUL
 	FaultDeadBoard Fault = 5 // hashboard 0 dead
 	faultSlow      Fault = 6 // reply after Delay() of wall time
-	faultKindBits        = 4
+	// FaultIgnoreSleep is a lying miner: it acknowledges sleep and reports
+	// itself asleep, but keeps drawing its mining power (only a meter sees
+	// it: Fleet.TotalPower and Miner.ActualPower count the draw).
+	FaultIgnoreSleep Fault = 7
+	faultKindBits          = 4
 )
 
 // FaultSlow returns a fault that delays each reply by d of wall time.
@@ -61,6 +65,8 @@ func (f Fault) String() string {
 		return "truncate"
 	case FaultDeadBoard:
 		return "dead-board"
+	case FaultIgnoreSleep:
+		return "ignore-sleep"
 	case faultSlow:
 		return "slow(" + f.Delay().String() + ")"
 	}
@@ -159,6 +165,8 @@ type Miner struct {
 	sessUsed  time.Time
 	atm       bool
 	lastShare time.Time
+	// phantom is power drawn but not reported (FaultIgnoreSleep), W.
+	phantom float64
 	// sessClk times session expiry. LuxOS sessions are a protocol timeout,
 	// so a fleet uses the wall clock even when its physics runs accelerated;
 	// a miner built alone (unit tests) uses its model clock.
@@ -219,6 +227,17 @@ func (u *Miner) SetFault(f Fault) {
 }
 
 func (u *Miner) currentFault() Fault { return Fault(u.fault.Load()) }
+
+// ActualPower is what the miner draws now, reported or not (a meter's
+// view): its power plus any draw a FaultIgnoreSleep hides.
+func (u *Miner) ActualPower() energy.Power {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	t := u.now()
+	u.advance(t)
+	p, _ := u.powerHash(t)
+	return energy.Power(p + u.phantom)
+}
 
 // now reads the clock; callers hold mu. Time never runs backwards for a unit.
 func (u *Miner) now() time.Time {
@@ -316,6 +335,10 @@ func (u *Miner) sleep(t time.Time) {
 	p, h := u.seg.at(t)
 	u.asleep, u.waking = true, false
 	u.seg = segment{t0: t, d: u.sleepRmp, p0: p, h0: h, p1: float64(u.model.SleepPower)}
+	if u.currentFault().kind() == FaultIgnoreSleep {
+		pr := u.profiles[u.profile]
+		u.phantom = float64(pr.Power) - float64(u.model.SleepPower)
+	}
 }
 
 // wake starts a ramp up to the current profile. Callers hold mu and advanced.
@@ -325,6 +348,7 @@ func (u *Miner) wake(t time.Time) {
 	}
 	p, h := u.seg.at(t)
 	pr := u.profiles[u.profile]
+	u.phantom = 0
 	u.asleep, u.waking = false, true
 	u.seg = segment{t0: t, d: u.wakeRamp, p0: p, h0: h, p1: float64(pr.Power), h1: float64(pr.Hashrate)}
 }

@@ -332,3 +332,30 @@ func TestRampVisibleInReplies(t *testing.T) {
 		prevW, prevGHS = w, ghs
 	}
 }
+
+// TestIgnoreSleepLies: a miner with FaultIgnoreSleep reports itself asleep
+// at sleep power once the ramp is over, while a meter (ActualPower) still
+// sees its mining draw; a wake clears the lie.
+func TestIgnoreSleepLies(t *testing.T) {
+	u, clk := testUnit(t, "S19 XP", false)
+	mining := u.ActualPower()
+	u.SetFault(FaultIgnoreSleep)
+	u.mu.Lock()
+	u.sleep(u.now())
+	u.mu.Unlock()
+	clk.Advance(DefaultSleepRamp + time.Second)
+	snap := u.Snapshot()
+	if snap.State != miner.StateSleeping || snap.Power > u.model.SleepPower+1 {
+		t.Errorf("reported %s at %v, want sleeping at sleep power", snap.State, snap.Power)
+	}
+	if got := u.ActualPower(); got < mining-1 {
+		t.Errorf("actual draw %v, want still about %v", got, mining)
+	}
+	u.mu.Lock()
+	u.wake(u.now())
+	u.mu.Unlock()
+	clk.Advance(DefaultWakeRamp + time.Second)
+	if got := u.ActualPower(); got > mining+1 || got < mining-1 || u.Snapshot().Power < mining-1 {
+		t.Errorf("after wake: actual %v reported %v, want both %v", got, u.Snapshot().Power, mining)
+	}
+}

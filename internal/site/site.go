@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -90,6 +91,12 @@ type Config struct {
 	ReconcileGrace time.Duration
 	// StopTimeout bounds, on wall time, applying OnStop at shutdown (default 30 s).
 	StopTimeout time.Duration
+	// MeterBase is the site load the meter sees besides the fleet
+	// (offices, transformers), in watts.
+	MeterBase energy.Power
+	// MeterTolerance is how far the metered import may exceed the plan
+	// before the loop sheds load (default 1% of the fleet plus 5 kW).
+	MeterTolerance energy.Power
 	// Tiers maps OpenADR SIMPLE levels 1-3 to import caps (default
 	// demand.DefaultTiers of the site cap, or of the fleet's power without
 	// one).
@@ -188,6 +195,9 @@ type Deps struct {
 	// site runs it, plans with the constraint its events set, and re-plans
 	// at once when they change or one starts or ends.
 	Demand *demand.Set
+	// Meter, if set, reads the site meter at every poll: the loop sheds
+	// load when the measured import exceeds the plan (see checkMeter).
+	Meter func(ctx context.Context) (MeterSample, error)
 }
 
 // Settlement is one settled interval with the site's state at that time,
@@ -237,6 +247,11 @@ type Site struct {
 	lastDeploy string
 	// grid is the demand constraint the last plan saw.
 	grid demand.Constraint
+	// The meter loop: the import no machine reports, machines shed this
+	// interval, and when the last shed will have ramped.
+	unaccounted energy.Power
+	meterShed   int
+	shedSettle  time.Time
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -348,6 +363,7 @@ func (s *Site) Run(ctx context.Context) error {
 				s.planInterval(ctx, current)
 			}
 			s.reconcile(ctx)
+			s.checkMeter(ctx)
 			for !nextPoll.After(now) {
 				nextPoll = nextPoll.Add(s.cfg.PollEvery)
 			}
@@ -500,6 +516,12 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 		in.SiteCap = max(grid.Cap, 1) // 0 W means "no cap" to dispatch
 	}
 	in.Floor = grid.Floor
+	if tol := s.meterTolerance(); in.SiteCap > 0 && s.unaccounted > tol {
+		// A machine draws what it does not report: keep the cap for real.
+		in.SiteCap = max(1, in.SiteCap-s.unaccounted)
+		grid.Reason = strings.TrimPrefix(grid.Reason+fmt.Sprintf("; %s unaccounted at the meter left out of the cap", s.unaccounted), "; ")
+	}
+	s.meterShed = 0
 	if grid.HasPrice {
 		pt, ok = price.Point{Interval: iv, Price: grid.Price}, true
 		in.Price = grid.Price
@@ -988,6 +1010,8 @@ type Snapshot struct {
 	Plan                dispatch.Plan
 	// Grid is the constraint the grid's events set on the current plan.
 	Grid demand.Constraint
+	// Meter is the meter loop's last view.
+	Meter MeterState
 	Totals              ledger.Totals
 }
 
