@@ -15,6 +15,7 @@ package site
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -97,6 +98,9 @@ type Config struct {
 	// MeterTolerance is how far the metered import may exceed the plan
 	// before the loop sheds load (default 1% of the fleet plus 5 kW).
 	MeterTolerance energy.Power
+	// Trip, if set (with Deps.Meter), runs the software under-frequency
+	// relay beside the loop.
+	Trip *TripConfig
 	// Tiers maps OpenADR SIMPLE levels 1-3 to import caps (default
 	// demand.DefaultTiers of the site cap, or of the fleet's power without
 	// one).
@@ -198,6 +202,11 @@ type Deps struct {
 	// Meter, if set, reads the site meter at every poll: the loop sheds
 	// load when the measured import exceeds the plan (see checkMeter).
 	Meter func(ctx context.Context) (MeterSample, error)
+	// Relay, if set, opens (true) or closes the under-frequency relay
+	// output (a Modbus coil driving a breaker or PDU).
+	Relay func(ctx context.Context, open bool) error
+	// OnTrip, if set, is called after each under-frequency trip and reset.
+	OnTrip func(TripEvent)
 }
 
 // Settlement is one settled interval with the site's state at that time,
@@ -252,6 +261,11 @@ type Site struct {
 	unaccounted energy.Power
 	meterShed   int
 	shedSettle  time.Time
+	// trip is the under-frequency relay (nil: none); targets the running
+	// machines it may drop, kept by apply under mu; wake wakes the loop.
+	trip    *Trip
+	targets []TripTarget
+	wake    chan struct{}
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -282,11 +296,56 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
-	s := &Site{cfg: cfg, deps: deps, log: deps.Logger, meter: meter}
+	s := &Site{cfg: cfg, deps: deps, log: deps.Logger, meter: meter, wake: make(chan struct{}, 1)}
 	for _, m := range deps.Fleet.Members() {
 		s.units = append(s.units, &unit{caps: m.Miner.Capabilities()})
 	}
+	if cfg.Trip != nil {
+		if deps.Meter == nil {
+			return nil, errors.New("site: an under-frequency trip needs the site meter")
+		}
+		s.trip, err = NewTrip(*cfg.Trip, TripDeps{Clock: deps.Clock, Logger: deps.Logger, Fleet: deps.Fleet,
+			Exec: fleet.ExecConfig{Concurrency: cfg.Exec.Concurrency, Timeout: cfg.Exec.Timeout, Retries: -1},
+			Sample: deps.Meter, Targets: s.tripTargets, Relay: deps.Relay, OnEvent: s.onTrip})
+		if err != nil {
+			return nil, fmt.Errorf("site: %w", err)
+		}
+	}
 	return s, nil
+}
+
+// signal wakes the loop to re-plan now.
+func (s *Site) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tripTargets is the running machines the trip may drop (apply keeps it).
+func (s *Site) tripTargets() []TripTarget {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.targets)
+}
+
+// onTrip records a trip or reset and wakes the loop, which plans the
+// tripped machines asleep until the reset.
+func (s *Site) onTrip(ev TripEvent) {
+	s.mu.Lock()
+	s.snap.Trip = ev
+	s.mu.Unlock()
+	if b, err := json.Marshal(ev); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.deps.Store.PutObject(ctx, "grid.trips", ev.At.UTC().Format(time.RFC3339Nano), b, ev.At); err != nil {
+			s.log.Error("store the under-frequency trip", "err", err)
+		}
+		cancel()
+	}
+	if s.deps.OnTrip != nil {
+		s.deps.OnTrip(ev)
+	}
+	s.signal()
 }
 
 // Run drives the loop until ctx ends, then leaves machines in the OnStop
@@ -305,16 +364,26 @@ func (s *Site) Run(ctx context.Context) error {
 	if err := s.carryPartial(ctx, energy.IntervalOf(clk.Now(), s.cfg.Interval)); err != nil {
 		return fmt.Errorf("site: read the ledger of the current interval: %w", err)
 	}
-	var changed <-chan struct{}
+	// Signals that must not wait for the next poll (grid events, the
+	// under-frequency trip) run beside the loop and wake it.
+	sctx, stopSignals := context.WithCancel(ctx)
+	var signals sync.WaitGroup
+	defer func() { stopSignals(); signals.Wait() }()
 	if s.deps.Demand != nil {
-		dctx, stopDemand := context.WithCancel(ctx)
-		demandDone := make(chan struct{})
-		go func() {
-			defer close(demandDone)
-			s.deps.Demand.Run(dctx)
-		}()
-		defer func() { stopDemand(); <-demandDone }()
-		changed = s.deps.Demand.Changed()
+		signals.Go(func() { s.deps.Demand.Run(sctx) })
+		signals.Go(func() {
+			for {
+				select {
+				case <-s.deps.Demand.Changed():
+					s.signal()
+				case <-sctx.Done():
+					return
+				}
+			}
+		})
+	}
+	if s.trip != nil {
+		signals.Go(func() { s.trip.Run(sctx) })
 	}
 	s.poll(ctx)
 	current := energy.IntervalOf(clk.Now(), s.cfg.Interval)
@@ -334,7 +403,7 @@ func (s *Site) Run(ctx context.Context) error {
 				wake = edge
 			}
 		}
-		woken, err := clock.SleepUntilOr(ctx, clk, wake, changed)
+		woken, err := clock.SleepUntilOr(ctx, clk, wake, s.wake)
 		if err != nil {
 			break
 		}
@@ -345,7 +414,7 @@ func (s *Site) Run(ctx context.Context) error {
 			if iv := energy.IntervalOf(now, s.cfg.Interval); iv.Start.After(current.Start) {
 				current = iv
 			}
-			s.log.Warn("grid events changed; re-planning now", "interval", current.String(), "events", len(s.deps.Demand.Events()))
+			s.log.Warn("grid signals changed; re-planning now", "interval", current.String())
 			s.planInterval(ctx, current)
 			continue
 		}
@@ -563,6 +632,26 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	if grid.Reason != "" {
 		plan.Reason += "; grid: " + grid.Reason
 	}
+	if s.trip != nil {
+		if held := s.trip.Tripped(); held != nil {
+			// The under-frequency trip holds its machines asleep until
+			// frequency has recovered for its restore time.
+			for i := range plan.Units {
+				up := &plan.Units[i]
+				if !held[up.ID] || up.Setpoint.Mode != miner.ModeRun {
+					continue
+				}
+				if i < len(in.Units) && in.Units[i].ID == up.ID {
+					c := in.Units[i].Caps
+					plan.Power -= powerOf(c, up.Setpoint) - c.SleepPower
+				}
+				up.Setpoint, up.Reason = miner.Sleep(), "under-frequency trip"
+				plan.Running--
+				plan.Sleeping++
+			}
+			plan.Reason += fmt.Sprintf("; under-frequency trip holds %d machines asleep", len(held))
+		}
+	}
 	s.apply(ctx, plan)
 
 	dec := store.Decision{Time: now, Interval: iv, Policy: plan.Policy, Price: plan.Price, Breakeven: plan.Breakeven, PlannedPower: plan.Power, Reason: plan.Reason}
@@ -742,6 +831,17 @@ func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 			u.sentAt = now
 		}
 	}
+	var targets []TripTarget
+	for i, m := range s.deps.Fleet.Members() {
+		u := s.units[i]
+		if u.hasDesire && u.desired.Mode == miner.ModeRun && u.caps.CanSleep {
+			c := withOverhead(u.caps, s.cfg.Overhead)
+			targets = append(targets, TripTarget{ID: m.ID, Power: powerOf(c, u.desired), Efficiency: c.NominalEfficiency()})
+		}
+	}
+	s.mu.Lock()
+	s.targets = targets
+	s.mu.Unlock()
 	batches := stagger(cmds, deltas, plan.Ramp)
 	for i, b := range batches[1:] {
 		s.staged = append(s.staged, stagedBatch{due: now.Add(time.Duration(i+1) * time.Minute), cmds: b})
@@ -1012,6 +1112,8 @@ type Snapshot struct {
 	Grid demand.Constraint
 	// Meter is the meter loop's last view.
 	Meter MeterState
+	// Trip is the last under-frequency trip or reset.
+	Trip TripEvent
 	Totals              ledger.Totals
 }
 
