@@ -305,7 +305,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 			return nil, errors.New("site: an under-frequency trip needs the site meter")
 		}
 		s.trip, err = NewTrip(*cfg.Trip, TripDeps{Clock: deps.Clock, Logger: deps.Logger, Fleet: deps.Fleet,
-			Exec: fleet.ExecConfig{Concurrency: cfg.Exec.Concurrency, Timeout: cfg.Exec.Timeout, Retries: -1},
+			Exec:   fleet.ExecConfig{Concurrency: cfg.Exec.Concurrency, Timeout: cfg.Exec.Timeout, Retries: -1},
 			Sample: deps.Meter, Targets: s.tripTargets, Relay: deps.Relay, OnEvent: s.onTrip})
 		if err != nil {
 			return nil, fmt.Errorf("site: %w", err)
@@ -1113,8 +1113,8 @@ type Snapshot struct {
 	// Meter is the meter loop's last view.
 	Meter MeterState
 	// Trip is the last under-frequency trip or reset.
-	Trip TripEvent
-	Totals              ledger.Totals
+	Trip   TripEvent
+	Totals ledger.Totals
 }
 
 // Snapshot returns a copy of the current state. Safe for concurrent use.
