@@ -99,7 +99,7 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares of the virtual miners, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
 	f.StringVar(&simProfile, "sim-cpuprofile", "", "write the simulator process's CPU profile to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the controller's CPU profile to this file (go tool pprof)")
-	cmd.AddCommand(fleetCmd, newBenchOracleCmd())
+	cmd.AddCommand(fleetCmd, newBenchOracleCmd(), newBenchUFRCmd(logger))
 	return cmd
 }
 
@@ -161,17 +161,24 @@ func (c cpuMeter) read() (self, sim float64) {
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration, firmwares []string, simProfile string) (benchResult, error) {
-	if len(firmwares) == 0 {
-		firmwares = []string{"luxos"}
-	}
-	res := benchResult{Miners: n, Concurrency: concurrency, CPUs: runtimeCPUs(), Firmwares: firmwares}
+// benchRig is a virtual fleet in a separate process (gridminer sim) and
+// this process's drivers for it.
+type benchRig struct {
+	inv   *fleet.Inventory
+	ms    []miner.Miner
+	addrs []string
+	cpu   cpuMeter
+	stop  func()
+}
+
+// startBenchRig starts n virtual miners of firmwares in a separate process
+// and builds a driver for each, learning capabilities once, untimed.
+func startBenchRig(ctx context.Context, log *slog.Logger, n, concurrency int, timeout time.Duration, firmwares []string, simProfile string) (rig *benchRig, err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	sctx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
 	args := []string{"sim", "--miners", strconv.Itoa(n), "--port", "0", "--firmware", strings.Join(firmwares, ",")}
 	if simProfile != "" {
 		args = append(args, "--cpuprofile", simProfile)
@@ -183,12 +190,19 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	child.Stderr = os.Stderr
 	stdout, err := child.StdoutPipe()
 	if err != nil {
-		return res, err
+		stopSim()
+		return nil, err
 	}
 	if err := child.Start(); err != nil {
-		return res, fmt.Errorf("start simulator: %w", err)
+		stopSim()
+		return nil, fmt.Errorf("start simulator: %w", err)
 	}
-	defer func() { stopSim(); _ = child.Wait() }()
+	rig = &benchRig{stop: func() { stopSim(); _ = child.Wait() }}
+	defer func() {
+		if err != nil {
+			rig.close()
+		}
+	}()
 	sc := bufio.NewScanner(stdout)
 	var port, first string
 	ports := map[string]int{}
@@ -210,15 +224,16 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 		}
 	}
 	if port == "" {
-		return res, fmt.Errorf("simulator did not report ready")
+		return rig, fmt.Errorf("simulator did not report ready")
 	}
 	go io.Copy(io.Discard, stdout)
 
-	cpu := cpuMeter{simPID: child.Process.Pid}
+	rig.cpu = cpuMeter{simPID: child.Process.Pid}
 	addrs, err := simAddrs(first, n, port)
 	if err != nil {
-		return res, err
+		return rig, err
 	}
+	rig.addrs = addrs
 	clk := clock.Real{}
 	buffers := &cgminer.BufferPool{}
 	registry := drivers()
@@ -229,7 +244,7 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 	entry := func(i int) driverEntry { return registry[firmwares[i%len(firmwares)]] }
 	for _, fw := range firmwares {
 		if _, ok := registry[fw]; !ok {
-			return res, fmt.Errorf("--firmware %q: no such driver (have: %s)", fw, driverNames())
+			return rig, fmt.Errorf("--firmware %q: no such driver (have: %s)", fw, driverNames())
 		}
 	}
 	// Learn every machine's capabilities once, untimed, as a controller
@@ -248,26 +263,44 @@ func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeo
 		closeDriver(m)
 	})
 	if err := errors.Join(capErrs...); err != nil {
-		return res, fmt.Errorf("learn capabilities: %w", err)
+		return rig, fmt.Errorf("learn capabilities: %w", err)
 	}
-	ms := make([]miner.Miner, n)
+	rig.ms = make([]miner.Miner, n)
 	members := make([]fleet.Member, n)
 	for i := range n {
 		m, err := entry(i).WithCaps(opts(i), caps[i], clk, log)
 		if err != nil {
-			return res, err
+			return rig, err
 		}
-		ms[i], members[i] = m, fleet.Member{ID: addrs[i], Miner: m}
+		rig.ms[i], members[i] = m, fleet.Member{ID: addrs[i], Miner: m}
 	}
-	inv, err := fleet.NewInventory(members)
+	if rig.inv, err = fleet.NewInventory(members); err != nil {
+		return rig, err
+	}
+	return rig, nil
+}
+
+// close releases the drivers and stops the simulator.
+func (r *benchRig) close() {
+	for _, m := range r.ms {
+		if m != nil {
+			closeDriver(m)
+		}
+	}
+	r.stop()
+}
+
+func benchFleet(ctx context.Context, log *slog.Logger, n, concurrency int, timeout, rampLimit time.Duration, firmwares []string, simProfile string) (benchResult, error) {
+	if len(firmwares) == 0 {
+		firmwares = []string{"luxos"}
+	}
+	res := benchResult{Miners: n, Concurrency: concurrency, CPUs: runtimeCPUs(), Firmwares: firmwares}
+	rig, err := startBenchRig(ctx, log, n, concurrency, timeout, firmwares, simProfile)
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		for _, m := range ms {
-			closeDriver(m)
-		}
-	}()
+	defer rig.close()
+	inv, ms, addrs, cpu, clk := rig.inv, rig.ms, rig.addrs, rig.cpu, clock.Real{}
 	pollCfg := fleet.PollConfig{Concurrency: concurrency, Timeout: timeout}
 	execCfg := fleet.ExecConfig{Concurrency: concurrency, Timeout: timeout, Verify: true, Retries: -1}
 
