@@ -2,6 +2,8 @@ package site
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/gridminer/gridminer/internal/demand"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
+	"github.com/gridminer/gridminer/internal/ledger"
 	"github.com/gridminer/gridminer/internal/miner"
 )
 
@@ -133,5 +136,71 @@ func TestGridSetpointHoldsAFloor(t *testing.T) {
 	}
 	if p.Running == 0 || p.Power > full/2 || p.Floor != full/2 {
 		t.Errorf("setpoint half the fleet at $5000/MWh: %d running, %v planned, floor %v (%s)", p.Running, p.Power, p.Floor, p.Reason)
+	}
+}
+
+// TestEventCreditsBaselineVsActual: intervals settled during a cap event
+// are credited against the site's draw before the event.
+func TestEventCreditsBaselineVsActual(t *testing.T) {
+	r := newRig(t, 20)
+	var full energy.Power
+	for _, m := range r.inv.Members() {
+		full += m.Miner.Capabilities().NominalPower
+	}
+	f := make(feed)
+	s := r.site(Config{OnStop: Hold, EventCredit: map[string]float64{"ers-pilot": 250}}, flat(t, 10))
+	s.deps.Demand = demand.NewSet(nil, f)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	settled := func() Settlement {
+		t.Helper()
+		select {
+		case st := <-r.settl:
+			return st
+		case err := <-done:
+			t.Fatalf("site stopped: %v", err)
+		}
+		return Settlement{}
+	}
+	// Two full intervals at full power: the baseline.
+	for settled().Entry.Covered < 14*time.Minute {
+	}
+	before := settled()
+	start := before.Entry.Interval.End
+	f <- []demand.Event{{Source: "vtn", ID: "e1", Program: "ers-pilot", Kind: demand.Cap, Start: start, End: start.Add(time.Hour), Power: full / 4}}
+	var during Settlement
+	for {
+		during = settled()
+		if during.Entry.Interval.Start.After(start) {
+			break // a whole interval inside the event
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	objs, err := r.store.Objects(context.Background(), EventCreditsCollection)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c EventCredit
+	for _, o := range objs {
+		if err := json.Unmarshal(o.Body, &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Start.Equal(during.Entry.Interval.Start) {
+			break
+		}
+	}
+	if !c.Start.Equal(during.Entry.Interval.Start) {
+		t.Fatalf("no credit for %s among %d", during.Entry.Interval, len(objs))
+	}
+	if c.Event != "vtn/e1" || c.Baseline < full*9/10 || c.Actual > full/4+full/20 || c.Actual != during.Entry.AvgPower {
+		t.Errorf("credit %+v, want baseline about %v (before the event) and actual about %v", c, full, full/4)
+	}
+	wantWh := float64(c.Baseline-c.Actual) * 0.25
+	if math.Abs(float64(c.Reduced)-wantWh) > 1e-6 || c.Credit != ledger.Micros(math.Round(c.Reduced.MWh()*250*1e6)) || c.Credit <= 0 {
+		t.Errorf("reduced %v credit %v, want %v Wh at $250/MWh", c.Reduced, c.Credit, wantWh)
 	}
 }

@@ -98,6 +98,12 @@ type Config struct {
 	// MeterTolerance is how far the metered import may exceed the plan
 	// before the loop sheds load (default 1% of the fleet plus 5 kW).
 	MeterTolerance energy.Power
+	// EventCredit is the credit for each MWh a demand event reduces the
+	// site's draw below its baseline, $/MWh, by program name or source.
+	EventCredit map[string]float64
+	// BaselineWindow is how long before an event its baseline is
+	// averaged over (default 1 hour).
+	BaselineWindow time.Duration
 	// Trip, if set (with Deps.Meter), runs the software under-frequency
 	// relay beside the loop.
 	Trip *TripConfig
@@ -127,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = 30 * time.Second
+	}
+	if c.BaselineWindow <= 0 {
+		c.BaselineWindow = time.Hour
 	}
 	if c.TelemetryEvery <= 0 {
 		c.TelemetryEvery = 5 * time.Minute
@@ -266,6 +275,8 @@ type Site struct {
 	trip    *Trip
 	targets []TripTarget
 	wake    chan struct{}
+	// baselines are the demand events' baselines, fixed when first needed.
+	baselines map[string]energy.Power
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -296,7 +307,7 @@ func New(cfg Config, deps Deps) (*Site, error) {
 	if err != nil {
 		return nil, fmt.Errorf("site: %w", err)
 	}
-	s := &Site{cfg: cfg, deps: deps, log: deps.Logger, meter: meter, wake: make(chan struct{}, 1)}
+	s := &Site{cfg: cfg, deps: deps, log: deps.Logger, meter: meter, wake: make(chan struct{}, 1), baselines: map[string]energy.Power{}}
 	for _, m := range deps.Fleet.Members() {
 		s.units = append(s.units, &unit{caps: m.Miner.Capabilities()})
 	}
@@ -991,6 +1002,7 @@ func (s *Site) settle(ctx context.Context) {
 			keep = append(keep, u)
 			continue
 		}
+		s.creditEvents(ctx, e)
 		// The stored totals are the truth (an entry may have replaced an
 		// earlier partial one); fall back to adding if they cannot be read.
 		stored, terr := s.deps.Store.LedgerTotals(ctx)
