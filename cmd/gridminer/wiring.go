@@ -16,6 +16,7 @@ import (
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/contract"
+	"github.com/gridminer/gridminer/internal/demand"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/fleet"
@@ -32,6 +33,7 @@ import (
 type controller struct {
 	site  *site.Site
 	store *sqlite.Store
+	grid  *gridParts
 	http  *http.Server
 	ln    net.Listener
 	log   *slog.Logger
@@ -41,12 +43,16 @@ type controller struct {
 // every miner once to learn its capabilities; miners that cannot be reached
 // are still controlled (as offline until they answer) with capabilities
 // left empty, and reported in the returned warnings count.
-func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, onSettle func(site.Settlement)) (*controller, error) {
+func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, onSettle func(site.Settlement), extraDemand ...demand.Source) (*controller, error) {
 	inv, err := buildFleet(ctx, cfg, clk, log)
 	if err != nil {
 		return nil, err
 	}
-	prices, err := buildPrices(cfg)
+	prices, err := buildPrices(cfg, clk, log)
+	if err != nil {
+		return nil, err
+	}
+	grid, err := buildGrid(cfg, clk, log, extraDemand...)
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +71,7 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	}
 	st, err := sqlite.Open(ctx, cfg.Store.Path)
 	if err != nil {
+		grid.close()
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	onStale, _ := site.ParseFailSafe(cfg.Site.OnStalePrice)
@@ -80,6 +87,12 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		OnStop:         onStop,
 		Contract:       ct,
 		Overhead:       energy.Power(cfg.Site.OverheadWPerMachine),
+		MeterBase:      energy.Power(cfg.Meter.BaseKW * 1e3),
+		MeterTolerance: energy.Power(cfg.Meter.ToleranceKW * 1e3),
+		Trip:           grid.trip,
+		Tiers:          tiers(cfg),
+		EventCredit:    cfg.Demand.CreditUSDPerMWh,
+		BaselineWindow: cfg.Demand.BaselineWindow.D(),
 		Poll:           fleet.PollConfig{Concurrency: cfg.Poll.Concurrency, Timeout: maxTimeout(cfg)},
 		Exec: fleet.ExecConfig{
 			Concurrency: cfg.Execute.Concurrency,
@@ -92,16 +105,19 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		Clock: clk, Logger: log, Fleet: inv, Policy: policy, Prices: prices,
 		Bitcoin: econ, Store: st, OnSettle: onSettle,
 		Forecast: forecastFor(cfg, prices), PeakRisk: peakRiskFor(cfg), Deployments: deploymentsFor(cfg, log),
+		Demand: grid.demand, Meter: grid.read, Relay: grid.relay,
 	})
 	if err != nil {
 		st.Close()
+		grid.close()
 		return nil, err
 	}
-	c := &controller{site: s, store: st, log: log}
+	c := &controller{site: s, store: st, log: log, grid: grid}
 	if cfg.HTTP.Listen != "off" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
 			st.Close()
+			grid.close()
 			return nil, fmt.Errorf("http: listen on %s: %w (use --http to pick another address)", cfg.HTTP.Listen, err)
 		}
 		c.ln = ln
@@ -130,6 +146,7 @@ func (c *controller) run(ctx context.Context) error {
 		})
 	}
 	err := g.Wait()
+	c.grid.close()
 	if cerr := c.store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("store: close: %w", cerr)
 	}
@@ -212,8 +229,10 @@ func buildFleet(ctx context.Context, cfg *config.File, clk clock.Clock, log *slo
 	return fleet.NewInventory(members)
 }
 
-func buildPrices(cfg *config.File) (price.Source, error) {
+func buildPrices(cfg *config.File, clk clock.Clock, log *slog.Logger) (price.Source, error) {
 	switch cfg.Price.Type {
+	case "ercot-api", "http":
+		return livePrices(cfg, clk, log)
 	case "synthetic":
 		g, err := synthetic.New(synthetic.DefaultParams(), cfg.Price.Seed)
 		if err != nil {

@@ -41,10 +41,15 @@ type File struct {
 	Fleet []FleetClass `yaml:"fleet"`
 	// Contract is the site's power contract and grid obligations.
 	Contract contract.Contract `yaml:"contract"`
-	Store    Store             `yaml:"store"`
-	HTTP     HTTP              `yaml:"http"`
-	Poll     Poll              `yaml:"poll"`
-	Execute  Execution         `yaml:"execute"`
+	// Meter is the site meter; UFR the under-frequency trip; Demand the
+	// demand-response and grid event sources.
+	Meter   Meter     `yaml:"meter"`
+	UFR     UFR       `yaml:"ufr"`
+	Demand  Demand    `yaml:"demand"`
+	Store   Store     `yaml:"store"`
+	HTTP    HTTP      `yaml:"http"`
+	Poll    Poll      `yaml:"poll"`
+	Execute Execution `yaml:"execute"`
 }
 
 // Site is the site-wide section.
@@ -121,7 +126,9 @@ func (m Miners) Password() (string, error) {
 
 // Price selects the price source.
 type Price struct {
-	// Type: synthetic (embedded ERCOT-like model) or ercot-csv (NP6-905-CD file).
+	// Type: synthetic (embedded ERCOT-like model), ercot-csv (NP6-905-CD
+	// file), ercot-api (ERCOT's public API, live; see ercot_api) or http
+	// (a generic JSON or CSV feed; see http).
 	Type  string `yaml:"type"`
 	Seed  int64  `yaml:"seed"`
 	Path  string `yaml:"path"`
@@ -130,6 +137,40 @@ type Price struct {
 	// planner uses as its forecast with ercot-csv prices; the synthetic
 	// source forecasts with its own model minus the unforeseeable parts.
 	DAMPath string `yaml:"dam_path"`
+	// ERCOTAPI holds the public API credentials (type ercot-api).
+	ERCOTAPI *ERCOTAPI `yaml:"ercot_api"`
+	// HTTP describes a generic price feed (type http).
+	HTTP *HTTPPrice `yaml:"http"`
+}
+
+// ERCOTAPI is an account on ERCOT's public API (apiexplorer.ercot.com):
+// every secret comes from an environment variable.
+type ERCOTAPI struct {
+	UsernameEnv        string `yaml:"username_env"`
+	PasswordEnv        string `yaml:"password_env"`
+	SubscriptionKeyEnv string `yaml:"subscription_key_env"`
+	// Product: spp (NP6-905-CD 15-minute settlement point prices,
+	// default) or lmp5 (NP6-788-CD 5-minute LMPs).
+	Product string `yaml:"product"`
+	BaseURL string `yaml:"base_url"`
+}
+
+// HTTPPrice is a generic price feed for other markets.
+type HTTPPrice struct {
+	URL        string   `yaml:"url"`
+	Format     string   `yaml:"format"`
+	Items      string   `yaml:"items"`
+	Start      string   `yaml:"start"`
+	End        string   `yaml:"end"`
+	Price      string   `yaml:"price"`
+	Interval   Duration `yaml:"interval"`
+	TimeFormat string   `yaml:"time_format"`
+	TimeZone   string   `yaml:"time_zone"`
+	Unit       string   `yaml:"unit"`
+	// HeadersEnv maps a request header to the environment variable
+	// holding its value (API keys never live in the file).
+	HeadersEnv map[string]string `yaml:"headers_env"`
+	TTL        Duration          `yaml:"ttl"`
 }
 
 // Bitcoin selects the Bitcoin economics.
@@ -351,6 +392,7 @@ func (f *File) validate(v *validator) {
 		v.fail("$.miners", "no miners configured (miners for the live controller, or fleet for plan and backtest)")
 	}
 	f.validateOffline(v)
+	f.validateGrid(v)
 	seen := map[string]string{}
 	for i, m := range f.Miners {
 		p := "$.miners[" + strconv.Itoa(i) + "]"
@@ -394,8 +436,23 @@ func (f *File) validate(v *validator) {
 		if f.Price.Point == "" {
 			v.fail("$.price.point", "ercot-csv needs a settlement point, e.g. HB_WEST")
 		}
+	case "ercot-api":
+		a := f.Price.ERCOTAPI
+		if a == nil || a.UsernameEnv == "" || a.PasswordEnv == "" || a.SubscriptionKeyEnv == "" {
+			v.fail("$.price.ercot_api", "ercot-api needs username_env, password_env and subscription_key_env")
+		} else if a.Product != "" && a.Product != "spp" && a.Product != "lmp5" {
+			v.fail("$.price.ercot_api.product", "%q: want spp or lmp5", a.Product)
+		}
+		if f.Price.Point == "" {
+			v.fail("$.price.point", "ercot-api needs a settlement point, e.g. HB_WEST")
+		}
+	case "http":
+		h := f.Price.HTTP
+		if h == nil || h.URL == "" || h.Start == "" || h.Price == "" {
+			v.fail("$.price.http", "http needs url, start and price")
+		}
 	default:
-		v.fail("$.price.type", "%q: want synthetic or ercot-csv", f.Price.Type)
+		v.fail("$.price.type", "%q: want synthetic, ercot-csv, ercot-api or http", f.Price.Type)
 	}
 	switch f.Bitcoin.Type {
 	case "daily":

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"strconv"
+
+	"github.com/gridminer/gridminer/internal/meter"
+)
+
+// Meter is the site meter: import power, grid frequency and on-site
+// generation over Modbus TCP.
+type Meter struct {
+	// Type: modbus, or empty for none.
+	Type    string   `yaml:"type"`
+	Address string   `yaml:"address"`
+	UnitID  uint8    `yaml:"unit_id"`
+	Timeout Duration `yaml:"timeout"`
+	// Map: sunspec (discover, default), sunspec201-204, sunspec211-214 or
+	// generic (then import: is required).
+	Map          string          `yaml:"map"`
+	SunSpec      meter.SunSpec   `yaml:"sunspec"`
+	Import       *meter.Register `yaml:"import"`
+	Frequency    *meter.Register `yaml:"frequency"`
+	Generation   *meter.Register `yaml:"generation"`
+	InvertImport bool            `yaml:"invert_import"`
+	CoilUnitID   uint8           `yaml:"coil_unit_id"`
+	// BaseKW is the site load the meter sees besides the fleet; the
+	// meter loop sheds load when the import exceeds the plan plus BaseKW
+	// by more than ToleranceKW (default 1% of the fleet plus 5 kW).
+	BaseKW      float64 `yaml:"base_kw"`
+	ToleranceKW float64 `yaml:"tolerance_kw"`
+}
+
+// Driver is the meter driver's configuration.
+func (m Meter) Driver() meter.Config {
+	return meter.Config{Address: m.Address, UnitID: m.UnitID, Timeout: m.Timeout.D(), Map: m.Map, SunSpec: m.SunSpec,
+		Import: m.Import, Frequency: m.Frequency, Generation: m.Generation, InvertImport: m.InvertImport, CoilUnitID: m.CoilUnitID}
+}
+
+// ERCOTGrid polls ERCOT's grid conditions (EEA levels) as demand events.
+type ERCOTGrid struct {
+	URL   string   `yaml:"url"`
+	Every Duration `yaml:"every"`
+	// EEALevels maps EEA1, EEA2, EEA3 to SIMPLE levels (default 1, 2, 3).
+	EEALevels []int `yaml:"eea_levels"`
+}
+
+// UFR is the software under-frequency trip (it needs meter:).
+type UFR struct {
+	Enabled bool `yaml:"enabled"`
+	// BelowHz trips (default 59.7) when frequency stays below it For
+	// (default 0: the first sample).
+	BelowHz float64  `yaml:"below_hz"`
+	For     Duration `yaml:"for"`
+	// RestoreHz and RestoreAfter reset the trip (default 59.95 Hz for 10m).
+	RestoreHz    float64  `yaml:"restore_hz"`
+	RestoreAfter Duration `yaml:"restore_after"`
+	// SampleEvery is the frequency sample period (default 100ms).
+	SampleEvery Duration `yaml:"sample_every"`
+	// ShedMW is the committed load dropped, least efficient machines
+	// first; 0 drops every running machine.
+	ShedMW float64 `yaml:"shed_mw"`
+	// RelayCoil, if set, is the meter's Modbus coil opened on a trip (a
+	// breaker or PDU trip line) and closed on reset.
+	RelayCoil *int `yaml:"relay_coil"`
+}
+
+// Demand is what the site does for demand-response and grid events.
+type Demand struct {
+	// TiersMW caps the site's import for OpenADR SIMPLE levels 1, 2 and 3
+	// (default 75%, 50% and 0% of the import cap or fleet).
+	TiersMW []float64 `yaml:"tiers_mw"`
+	// CreditUSDPerMWh is each program's (or source's) credit per MWh
+	// reduced below the event baseline.
+	CreditUSDPerMWh map[string]float64 `yaml:"credit_usd_per_mwh"`
+	// BaselineWindow is how long before an event its baseline is
+	// averaged (default 1h).
+	BaselineWindow Duration `yaml:"baseline_window"`
+	// ManualFile keeps operator-entered curtailment calls (ERCOT's
+	// voluntary large-flexible-load calls): .json or .yaml, written
+	// atomically by the API; empty keeps them in memory.
+	ManualFile string `yaml:"manual_file"`
+	// ERCOTGrid, if set, turns ERCOT energy emergencies into events.
+	ERCOTGrid *ERCOTGrid `yaml:"ercot_grid"`
+}
+
+func (f *File) validateGrid(v *validator) {
+	switch f.Meter.Type {
+	case "":
+	case "modbus":
+		if err := f.Meter.Driver().Validate(); err != nil {
+			v.fail("$.meter", "%v", err)
+		}
+		if f.Meter.BaseKW < 0 || !finite(f.Meter.BaseKW) || f.Meter.ToleranceKW < 0 || !finite(f.Meter.ToleranceKW) {
+			v.fail("$.meter", "base_kw and tolerance_kw must be >= 0")
+		}
+	default:
+		v.fail("$.meter.type", "%q: want modbus (or leave meter: out)", f.Meter.Type)
+	}
+	if g := f.Demand.ERCOTGrid; g != nil {
+		if g.Every < 0 {
+			v.fail("$.demand.ercot_grid.every", "must not be negative")
+		}
+		if len(g.EEALevels) > 3 {
+			v.fail("$.demand.ercot_grid.eea_levels", "want at most 3 (for EEA1, EEA2, EEA3)")
+		}
+		for i, l := range g.EEALevels {
+			if l < 0 || l > 3 {
+				v.fail("$.demand.ercot_grid.eea_levels["+strconv.Itoa(i)+"]", "%d: want a SIMPLE level 0-3", l)
+			}
+		}
+	}
+	u := f.UFR
+	if u.Enabled {
+		if f.Meter.Type == "" {
+			v.fail("$.ufr.enabled", "the under-frequency trip needs a meter: section")
+		}
+		if u.BelowHz != 0 && !(u.BelowHz > 50 && u.BelowHz < 70) {
+			v.fail("$.ufr.below_hz", "%v: want a grid frequency (50-70 Hz)", u.BelowHz)
+		}
+		if u.RestoreHz != 0 && u.RestoreHz <= max(u.BelowHz, 59.7) {
+			v.fail("$.ufr.restore_hz", "%v: must be above below_hz", u.RestoreHz)
+		}
+		if u.For < 0 || u.RestoreAfter < 0 || u.SampleEvery < 0 {
+			v.fail("$.ufr", "durations must not be negative")
+		}
+		if u.ShedMW < 0 || !finite(u.ShedMW) {
+			v.fail("$.ufr.shed_mw", "%v: must be >= 0 (0: every running machine)", u.ShedMW)
+		}
+		if u.RelayCoil != nil && (*u.RelayCoil < 0 || *u.RelayCoil > 65535) {
+			v.fail("$.ufr.relay_coil", "%d: want a coil address 0-65535", *u.RelayCoil)
+		}
+	}
+	for i, t := range f.Demand.TiersMW {
+		if t < 0 || !finite(t) {
+			v.fail("$.demand.tiers_mw["+strconv.Itoa(i)+"]", "%v: must be >= 0", t)
+		}
+	}
+	if len(f.Demand.TiersMW) > 3 {
+		v.fail("$.demand.tiers_mw", "%d tiers: SIMPLE has levels 1-3", len(f.Demand.TiersMW))
+	}
+	for k, r := range f.Demand.CreditUSDPerMWh {
+		if r < 0 || !finite(r) {
+			v.fail("$.demand.credit_usd_per_mwh."+k, "%v: must be >= 0", r)
+		}
+	}
+	if f.Demand.BaselineWindow < 0 {
+		v.fail("$.demand.baseline_window", "must not be negative")
+	}
+}
