@@ -8,14 +8,15 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/fleet"
+	"github.com/gridminer/gridminer/internal/meter"
 	"github.com/gridminer/gridminer/internal/miner"
+	"github.com/gridminer/gridminer/internal/minersim/metersim"
 	"github.com/gridminer/gridminer/internal/site"
 )
 
@@ -170,20 +171,35 @@ func benchUFR(ctx context.Context, log *slog.Logger, n, runs, concurrency int, t
 	return res, nil
 }
 
-// benchFrequency is the meter the trip reads: frequency set by the bench.
+// benchFrequency is the meter the trip reads: a simulated SunSpec meter
+// whose frequency the bench sets, read over Modbus TCP by the site driver.
 type benchFrequency struct {
-	hz   atomic.Value
+	sim  *metersim.Sim
+	m    *meter.Meter
 	read func(ctx context.Context) (site.MeterSample, error)
 }
 
-func (b *benchFrequency) set(hz float64) { b.hz.Store(hz) }
+func (b *benchFrequency) set(hz float64) { b.sim.SetFrequency(hz) }
 
-// benchMeter returns the meter the bench's trip reads.
+// benchMeter starts the simulated meter and its driver.
 func benchMeter(ctx context.Context) (*benchFrequency, func(), string, error) {
-	b := &benchFrequency{}
-	b.set(60)
-	b.read = func(context.Context) (site.MeterSample, error) {
-		return site.MeterSample{Time: time.Now(), Frequency: b.hz.Load().(float64), HasFrequency: true}, nil
+	sim, err := metersim.New(metersim.Config{Map: meter.MapSunSpec, SunSpecModel: 203, Clock: clock.Real{}})
+	if err != nil {
+		return nil, nil, "", err
 	}
-	return b, func() {}, "in-process", nil
+	if err := sim.Listen(); err != nil {
+		return nil, nil, "", err
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sim.Run(sctx) }()
+	m, err := meter.New(meter.Config{Address: sim.Addr(), Map: meter.MapSunSpec203})
+	if err != nil {
+		stop()
+		<-done
+		return nil, nil, "", err
+	}
+	b := &benchFrequency{sim: sim, m: m, read: meterReader(m)}
+	cleanup := func() { m.Close(); stop(); <-done }
+	return b, cleanup, "SunSpec 203 over Modbus TCP (simulated, loopback)", nil
 }
