@@ -16,10 +16,12 @@ import (
 
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/config"
+	"github.com/gridminer/gridminer/internal/meter"
 	"github.com/gridminer/gridminer/internal/miner"
 	"github.com/gridminer/gridminer/internal/minersim"
 	"github.com/gridminer/gridminer/internal/minersim/antminersim"
 	"github.com/gridminer/gridminer/internal/minersim/braiinssim"
+	"github.com/gridminer/gridminer/internal/minersim/metersim"
 	"github.com/gridminer/gridminer/internal/minersim/whatsminersim"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/site"
@@ -38,6 +40,7 @@ type demoOpts struct {
 	capKW     float64
 	pollWall  time.Duration
 	firmwares []string
+	dip       string
 }
 
 func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
@@ -80,6 +83,7 @@ cleanly: machines are left as --on-stop says and the store is flushed.`,
 	f.StringVar(&o.onStop, "on-stop", "sleep", "state to leave machines in at exit: hold, sleep or run")
 	f.StringVar(&o.policy, "policy", "breakeven", "dispatch policy: always-on, breakeven, partial-power, fourcp or planner (+fourcp); the planner forecasts with the synthetic model minus its spikes")
 	f.Float64Var(&o.capKW, "import-cap-kw", 0, "site import cap in kW (0 = none)")
+	f.StringVar(&o.dip, "frequency-dip", "", "simulated time of day (HH:MM) at which grid frequency dips to 59.6 Hz for a minute, tripping the under-frequency relay")
 	f.StringSliceVar(&o.firmwares, "firmware", []string{"luxos", "antminer", "whatsminer", "braiins", "avalon"}, "firmwares the virtual miners speak, taken in turn")
 	return cmd
 }
@@ -139,8 +143,33 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 		return nil
 	}
 
+	// The site meter: a simulated SunSpec meter following the fleet's
+	// actual draw, read over Modbus TCP like a real one.
+	var trace []metersim.FrequencyPoint
+	if o.dip != "" {
+		at, err := time.ParseInLocation("15:04", o.dip, loc)
+		if err != nil {
+			return fmt.Errorf("--frequency-dip %q: want HH:MM", o.dip)
+		}
+		off := time.Duration(at.Hour())*time.Hour + time.Duration(at.Minute())*time.Minute
+		trace = []metersim.FrequencyPoint{{Offset: 0, Hz: 60}, {Offset: off, Hz: 59.6}, {Offset: off + time.Minute, Hz: 60}}
+	}
+	msim, err := metersim.New(metersim.Config{Map: meter.MapSunSpec, SunSpecModel: 203, Clock: clk, Logger: log,
+		Draw: sim.TotalPower, Noise: 200, Seed: uint64(o.seed), Trace: trace})
+	if err != nil {
+		return fmt.Errorf("simulated meter: %w", err)
+	}
+	if err := msim.Listen(); err != nil {
+		return fmt.Errorf("simulated meter: %w", err)
+	}
+	meterDone := make(chan error, 1)
+	go func() { meterDone <- msim.Run(simCtx) }()
+	defer func() { stopSim(); <-meterDone }()
+
 	cfg := &config.File{}
 	cfg.Site = config.Site{Name: "demo", OnStop: o.onStop, ImportCapKW: o.capKW}
+	cfg.Meter = config.Meter{Type: "modbus", Address: msim.Addr(), Map: meter.MapSunSpec203, Timeout: config.Duration(2 * time.Second)}
+	cfg.UFR = config.UFR{Enabled: true, SampleEvery: config.Duration(5 * time.Second)}
 	for i, a := range sim.Addrs() {
 		cfg.Miners = append(cfg.Miners, config.Miners{
 			Driver: o.firmwares[i%len(o.firmwares)], Addr: a, Timeout: config.Duration(2 * time.Second),
@@ -164,7 +193,7 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 	}
 
 	p := newPrinter(out, loc)
-	ctl, err := buildController(ctx, cfg, clk, log, p.line)
+	ctl, err := buildController(ctx, cfg, clk, log, hooks{settle: p.line, trip: p.trip})
 	if err != nil {
 		return err
 	}
@@ -213,4 +242,14 @@ func (p *printer) line(s site.Settlement) {
 		mining, asleep, s.Counts[miner.StateOffline]+s.Counts[miner.StateUnknown],
 		s.Hashrate.THs(), s.Totals.BTC.BTC(),
 		s.Totals.Revenue, s.Totals.Cost, s.Totals.Net, note)
+}
+
+// trip prints an under-frequency trip or reset.
+func (p *printer) trip(ev site.TripEvent) {
+	if ev.Reset {
+		fmt.Fprintf(p.w, "%-20s under-frequency trip reset: %.2f Hz, %d machines back to the plan\n", ev.At.In(p.loc).Format("2006-01-02 15:04 MST"), ev.Frequency, ev.Machines)
+		return
+	}
+	fmt.Fprintf(p.w, "%-20s UNDER-FREQUENCY TRIP at %.2f Hz: %d machines (%s) asleep in %.0f ms, %d failed\n",
+		ev.At.In(p.loc).Format("2006-01-02 15:04 MST"), ev.Frequency, ev.Machines, ev.Shed, float64(ev.Latency.Microseconds())/1000, ev.Failed)
 }

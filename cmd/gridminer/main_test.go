@@ -275,3 +275,32 @@ func TestScanFindsTheSimulatedFleet(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestDemoUnderFrequencyTrip runs the demo with a frequency dip played by
+// its simulated meter: the software relay trips (every machine asleep,
+// acknowledged) and resets when frequency has recovered.
+func TestDemoUnderFrequencyTrip(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var trip, reset string
+	w := &lineWatcher{}
+	w.fn = func(line string) {
+		switch {
+		case strings.Contains(line, "UNDER-FREQUENCY TRIP"):
+			trip = line
+		case strings.Contains(line, "trip reset") && trip != "":
+			reset = line
+			cancel()
+		}
+	}
+	err := run(t, ctx, w, "demo", "--miners", "20", "--speed", "1440", "--http", "off", "--frequency-dip", "01:00", "--for", "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`01:00 CDT UNDER-FREQUENCY TRIP at 59\.60 Hz: 20 machines \(.+\) asleep in [\d.]+ ms, 0 failed`).MatchString(trip) {
+		t.Errorf("trip line %q\n%s", trip, w.String())
+	}
+	if !strings.Contains(reset, "60.00 Hz, 20 machines back to the plan") {
+		t.Errorf("reset line %q", reset)
+	}
+}

@@ -37,7 +37,7 @@ against 'gridminer sim'.`,
 			log := logger()
 			out := cmd.OutOrStdout()
 			p := newPrinter(out, price.ERCOTLocation())
-			ctl, err := buildController(cmd.Context(), cfg, clock.Real{}, log, p.line)
+			ctl, err := buildController(cmd.Context(), cfg, clock.Real{}, log, hooks{settle: p.line, trip: p.trip})
 			if err != nil {
 				return err
 			}

@@ -43,7 +43,13 @@ type controller struct {
 // every miner once to learn its capabilities; miners that cannot be reached
 // are still controlled (as offline until they answer) with capabilities
 // left empty, and reported in the returned warnings count.
-func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, onSettle func(site.Settlement), extraDemand ...demand.Source) (*controller, error) {
+// hooks are what the terminal (demo, run) shows as it happens.
+type hooks struct {
+	settle func(site.Settlement)
+	trip   func(site.TripEvent)
+}
+
+func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, h hooks, extraDemand ...demand.Source) (*controller, error) {
 	inv, err := buildFleet(ctx, cfg, clk, log)
 	if err != nil {
 		return nil, err
@@ -103,7 +109,7 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		},
 	}, site.Deps{
 		Clock: clk, Logger: log, Fleet: inv, Policy: policy, Prices: prices,
-		Bitcoin: econ, Store: st, OnSettle: onSettle,
+		Bitcoin: econ, Store: st, OnSettle: h.settle, OnTrip: h.trip,
 		Forecast: forecastFor(cfg, prices), PeakRisk: peakRiskFor(cfg), Deployments: deploymentsFor(cfg, log),
 		Demand: grid.demand, Meter: grid.read, Relay: grid.relay,
 	})
