@@ -127,7 +127,8 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 			return nil, fmt.Errorf("http: listen on %s: %w (use --http to pick another address)", cfg.HTTP.Listen, err)
 		}
 		c.ln = ln
-		c.http = &http.Server{Handler: httpapi.New(s, log), ReadHeaderTimeout: 10 * time.Second}
+		api := httpapi.New(s, log, &httpapi.Grid{Events: grid.demand.Events, Calls: grid.manual, Objects: st.Objects, Now: clk.Now})
+		c.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return c, nil
 }

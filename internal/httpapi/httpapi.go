@@ -1,8 +1,9 @@
 // Package httpapi serves gridminer's versioned JSON API under /api/v1.
 //
-// This first version serves the site status read-only; it holds no state of
-// its own and reads everything from the running site. It does not yet
-// authenticate (bind it to loopback) or accept controls.
+// It serves the site status and the grid's view (events in force, the
+// meter, under-frequency trips, event credits) and takes operator
+// curtailment calls; it holds no state of its own. It does not yet
+// authenticate (bind it to loopback).
 package httpapi
 
 import (
@@ -18,12 +19,15 @@ import (
 // StatusSource is what the API reads the site state from.
 type StatusSource interface{ Snapshot() site.Snapshot }
 
-// New returns the API handler.
-func New(src StatusSource, log *slog.Logger) http.Handler {
+// New returns the API handler; grid (nil: none) adds the grid endpoints.
+func New(src StatusSource, log *slog.Logger, grid *Grid) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
+	if grid != nil {
+		grid.routes(mux, src, log)
+	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, StatusOf(src.Snapshot()))
 	})

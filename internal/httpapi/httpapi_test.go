@@ -32,7 +32,7 @@ func TestStatusEndpoint(t *testing.T) {
 		Totals:   ledger.Totals{Intervals: 4, Energy: 3.6e6, Cost: 150_250_000, Revenue: 300_000_000, Net: 149_750_000, BTC: 4_600_000_000},
 		LastPoll: t0,
 	}
-	srv := httptest.NewServer(New(s, nil))
+	srv := httptest.NewServer(New(s, nil, nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/v1/status")
 	if err != nil {
@@ -62,7 +62,7 @@ func TestStatusEndpoint(t *testing.T) {
 
 func TestStatusBeforeAnyPriceHasNullPrice(t *testing.T) {
 	rec := httptest.NewRecorder()
-	New(snap{}, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
+	New(snap{}, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func TestStatusBeforeAnyPriceHasNullPrice(t *testing.T) {
 }
 
 func TestUnknownAndWrongMethod(t *testing.T) {
-	h := New(snap{}, nil)
+	h := New(snap{}, nil, nil)
 	for _, tt := range []struct{ method, path string }{{"GET", "/api/v1/nope"}, {"POST", "/api/v1/status"}} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
