@@ -148,7 +148,7 @@ func TestDemoRunsEveryLivePolicy(t *testing.T) {
 func TestDailyEconomicsUsesThePreviousDay(t *testing.T) {
 	path := shareddata.Path(t, "btc/btc_daily.csv")
 	cfg := &config.File{Bitcoin: config.Bitcoin{Type: "daily", Path: path}}
-	src, err := buildEconomics(cfg)
+	src, err := offlineEconomics(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/gridminer/gridminer/internal/bitcoin"
+	"github.com/gridminer/gridminer/internal/bitcoin/live"
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/contract"
@@ -34,9 +35,11 @@ type controller struct {
 	site  *site.Site
 	store *sqlite.Store
 	grid  *gridParts
-	http  *http.Server
-	ln    net.Listener
-	log   *slog.Logger
+	// runners are input feeds that refresh beside the loop.
+	runners []func(context.Context) error
+	http    *http.Server
+	ln      net.Listener
+	log     *slog.Logger
 }
 
 // buildController turns a validated config into running parts. It dials
@@ -62,8 +65,9 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	if err != nil {
 		return nil, err
 	}
-	econ, err := buildEconomics(cfg)
+	econ, econRun, err := buildEconomics(cfg, clk, log)
 	if err != nil {
+		grid.close()
 		return nil, err
 	}
 	policy, err := dispatch.New(cfg.Policy.Type, cfg.Policy.DispatchConfig())
@@ -119,6 +123,9 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		return nil, err
 	}
 	c := &controller{site: s, store: st, log: log, grid: grid}
+	if econRun != nil {
+		c.runners = append(c.runners, econRun)
+	}
 	if cfg.HTTP.Listen != "off" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -138,6 +145,9 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 func (c *controller) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.site.Run(gctx) })
+	for _, r := range c.runners {
+		g.Go(func() error { return r(gctx) })
+	}
 	if c.http != nil {
 		g.Go(func() error {
 			if err := c.http.Serve(c.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -256,7 +266,19 @@ func buildPrices(cfg *config.File, clk clock.Clock, log *slog.Logger) (price.Sou
 	return nil, fmt.Errorf("price: unknown type %q", cfg.Price.Type)
 }
 
-func buildEconomics(cfg *config.File) (site.EconomicsSource, error) {
+func buildEconomics(cfg *config.File, clk clock.Clock, log *slog.Logger) (site.EconomicsSource, func(context.Context) error, error) {
+	if cfg.Bitcoin.Type == "live" {
+		src, err := live.New(*cfg.Bitcoin.Live, live.Deps{Clock: clk, Logger: log})
+		if err != nil {
+			return nil, nil, fmt.Errorf("bitcoin: %w", err)
+		}
+		return src, src.Run, nil
+	}
+	e, err := offlineEconomics(cfg)
+	return e, nil, err
+}
+
+func offlineEconomics(cfg *config.File) (site.EconomicsSource, error) {
 	if cfg.Bitcoin.Type == "daily" {
 		f, err := os.Open(cfg.Bitcoin.Path)
 		if err != nil {

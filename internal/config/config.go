@@ -24,6 +24,7 @@ import (
 	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 
+	"github.com/gridminer/gridminer/internal/bitcoin/live"
 	"github.com/gridminer/gridminer/internal/contract"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/fleet"
@@ -176,14 +177,17 @@ type HTTPPrice struct {
 // Bitcoin selects the Bitcoin economics.
 type Bitcoin struct {
 	// Type: demo (embedded post-2024-halving values), static (the values
-	// below) or daily (Path, a btc_daily.csv file: each day planned with
-	// the previous UTC day's values, as known then).
-	Type            string  `yaml:"type"`
-	Path            string  `yaml:"path"`
-	PriceUSD        float64 `yaml:"price_usd"`
-	Difficulty      float64 `yaml:"difficulty"`
-	Height          int64   `yaml:"height"`
-	FeesPerBlockBTC float64 `yaml:"fees_per_block_btc"`
+	// below), daily (Path, a btc_daily.csv file: each day planned with
+	// the previous UTC day's values, as known then) or live (Live: height,
+	// difficulty and fees from the site's full node or a block explorer,
+	// the price from an HTTP feed; stale inputs go to the fail-safe).
+	Type            string       `yaml:"type"`
+	Path            string       `yaml:"path"`
+	PriceUSD        float64      `yaml:"price_usd"`
+	Difficulty      float64      `yaml:"difficulty"`
+	Height          int64        `yaml:"height"`
+	FeesPerBlockBTC float64      `yaml:"fees_per_block_btc"`
+	Live            *live.Config `yaml:"live"`
 }
 
 // Policy selects and tunes the dispatch policy.
@@ -473,8 +477,14 @@ func (f *File) validate(v *validator) {
 		if f.Bitcoin.FeesPerBlockBTC < 0 || !finite(f.Bitcoin.FeesPerBlockBTC) {
 			v.fail("$.bitcoin.fees_per_block_btc", "%v: must be >= 0", f.Bitcoin.FeesPerBlockBTC)
 		}
+	case "live":
+		if f.Bitcoin.Live == nil {
+			v.fail("$.bitcoin.live", "live needs a live: section (chain: and price:)")
+		} else if err := f.Bitcoin.Live.Validate(); err != nil {
+			v.fail("$.bitcoin.live", "%v", err)
+		}
 	default:
-		v.fail("$.bitcoin.type", "%q: want demo, static or daily", f.Bitcoin.Type)
+		v.fail("$.bitcoin.type", "%q: want demo, static, daily or live", f.Bitcoin.Type)
 	}
 	if err := dispatch.Known(f.Policy.Type); err != nil {
 		v.fail("$.policy.type", "%v", err)

@@ -56,3 +56,29 @@ func TestParseGridSections(t *testing.T) {
 		t.Errorf("ufr without a meter: %v", err)
 	}
 }
+
+func TestParseLiveBitcoin(t *testing.T) {
+	src := strings.Replace(good, "price:\n  type: synthetic", `bitcoin:
+  type: live
+  live:
+    chain:
+      type: explorer
+      explorer: {url: "https://mempool.space"}
+    price: {preset: coinbase}
+price:
+  type: synthetic`, 1)
+	f, err := Parse("site.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Bitcoin.Live == nil || f.Bitcoin.Live.Chain.Type != "explorer" {
+		t.Errorf("live: %+v", f.Bitcoin.Live)
+	}
+	bad := strings.Replace(src, "type: explorer", "type: oracle", 1)
+	if _, err := Parse("site.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "bitcoin.live") {
+		t.Errorf("bad chain type: %v", err)
+	}
+	if _, err := Parse("site.yaml", []byte(strings.Replace(good, "price:\n  type: synthetic", "bitcoin:\n  type: live\nprice:\n  type: synthetic", 1))); err == nil {
+		t.Error("live without a live: section accepted")
+	}
+}

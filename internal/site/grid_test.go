@@ -3,11 +3,13 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gridminer/gridminer/internal/bitcoin"
 	"github.com/gridminer/gridminer/internal/demand"
 	"github.com/gridminer/gridminer/internal/dispatch"
 	"github.com/gridminer/gridminer/internal/energy"
@@ -202,5 +204,31 @@ func TestEventCreditsBaselineVsActual(t *testing.T) {
 	wantWh := float64(c.Baseline-c.Actual) * 0.25
 	if math.Abs(float64(c.Reduced)-wantWh) > 1e-6 || c.Credit != ledger.Micros(math.Round(c.Reduced.MWh()*250*1e6)) || c.Credit <= 0 {
 		t.Errorf("reduced %v credit %v, want %v Wh at $250/MWh", c.Reduced, c.Credit, wantWh)
+	}
+}
+
+// staleEconomics always fails, as a live source with old inputs does.
+type staleEconomics struct{}
+
+func (staleEconomics) Economics(context.Context, time.Time) (bitcoin.Economics, error) {
+	return bitcoin.Economics{}, errors.New("chain data 45m old (max 30m): stale")
+}
+
+// TestStaleEconomicsGoToTheFailSafe: with no usable bitcoin inputs the
+// site applies its configured fail-safe rather than plan on old numbers.
+func TestStaleEconomicsGoToTheFailSafe(t *testing.T) {
+	r := newRig(t, 10)
+	s := r.site(Config{OnStop: Hold, OnStalePrice: SleepAll}, flat(t, 10))
+	s.deps.Bitcoin = staleEconomics{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	p := <-r.plans
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p.Policy != "fail-safe:sleep" || p.Running != 0 || !strings.Contains(p.Reason, "bitcoin economics unavailable") {
+		t.Errorf("plan %s, %d running: %s", p.Policy, p.Running, p.Reason)
 	}
 }

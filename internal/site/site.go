@@ -572,15 +572,14 @@ func (s *Site) latestPrice(settled price.Schedule, now time.Time) (price.Point, 
 // planInterval asks the policy for a plan for iv and applies it.
 func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	now := s.deps.Clock.Now()
-	econ, err := s.deps.Bitcoin.Economics(ctx, now)
-	if err == nil {
-		err = econ.Validate()
+	econ, econErr := s.deps.Bitcoin.Economics(ctx, now)
+	if econErr == nil {
+		econErr = econ.Validate()
 	}
-	if err != nil {
-		s.log.Error("bitcoin economics unavailable; holding current setpoints", "err", err)
-		return
+	var hp bitcoin.Hashprice
+	if econErr == nil {
+		hp = econ.Hashprice()
 	}
-	hp := econ.Hashprice()
 	settled, err := s.settledPrices(ctx, now)
 	if err != nil {
 		s.log.Error("price source", "err", err)
@@ -619,6 +618,12 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 		s.log.Warn("machines left out of the plan until they answer with their capabilities", "count", unknown)
 	}
 	var plan dispatch.Plan
+	if econErr != nil {
+		// Stale or missing bitcoin inputs never drive dispatch: the
+		// configured fail-safe does, as for a stale price.
+		ok = false
+		s.log.Error("bitcoin economics unavailable", "fail_safe", s.cfg.OnStalePrice, "err", econErr)
+	}
 	if ok {
 		plan, err = s.deps.Policy.Plan(in)
 		if err != nil {
@@ -633,8 +638,13 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 			}
 		}
 	} else {
-		plan = s.failSafePlan(in, s.cfg.OnStalePrice, fmt.Sprintf("fail-safe %s: no price published in the last %s", s.cfg.OnStalePrice, s.cfg.PriceStaleAfter))
-		s.log.Warn("no fresh price", "fail_safe", s.cfg.OnStalePrice, "interval", iv.String())
+		why := fmt.Sprintf("fail-safe %s: no price published in the last %s", s.cfg.OnStalePrice, s.cfg.PriceStaleAfter)
+		if econErr != nil {
+			why = fmt.Sprintf("fail-safe %s: bitcoin economics unavailable: %v", s.cfg.OnStalePrice, econErr)
+		} else {
+			s.log.Warn("no fresh price", "fail_safe", s.cfg.OnStalePrice, "interval", iv.String())
+		}
+		plan = s.failSafePlan(in, s.cfg.OnStalePrice, why)
 		if grid.HasCap {
 			// No price, but the grid's cap still binds: sleep what it must.
 			plan = s.capPlan(in, plan)
