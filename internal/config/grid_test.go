@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,35 @@ price:
 	}
 	if _, err := Parse("site.yaml", []byte(strings.Replace(good, "price:\n  type: synthetic", "bitcoin:\n  type: live\nprice:\n  type: synthetic", 1))); err == nil {
 		t.Error("live without a live: section accepted")
+	}
+}
+
+// TestExampleGridSectionsValidate uncomments the meter:, ufr: and demand:
+// blocks documented in examples/site.yaml and checks they validate.
+func TestExampleGridSectionsValidate(t *testing.T) {
+	b, err := os.ReadFile("../../examples/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case line == "# meter:" || line == "# ufr:" || line == "# demand:":
+			in = true
+			out = append(out, line[2:])
+		case in && strings.HasPrefix(line, "#   "):
+			out = append(out, line[2:])
+		default:
+			in = false
+			out = append(out, line)
+		}
+	}
+	f, err := Parse("site.yaml", []byte(strings.Join(out, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Meter.Type != "modbus" || !f.UFR.Enabled || len(f.Demand.TiersMW) != 3 || f.Demand.ERCOTGrid == nil {
+		t.Errorf("the example's grid sections were not all read: %+v %+v %+v", f.Meter, f.UFR, f.Demand)
 	}
 }
