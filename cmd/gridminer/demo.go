@@ -41,6 +41,7 @@ type demoOpts struct {
 	pollWall  time.Duration
 	firmwares []string
 	dip       string
+	vtn       string
 }
 
 func newDemoCmd(logger func() *slog.Logger) *cobra.Command {
@@ -83,6 +84,7 @@ cleanly: machines are left as --on-stop says and the store is flushed.`,
 	f.StringVar(&o.onStop, "on-stop", "sleep", "state to leave machines in at exit: hold, sleep or run")
 	f.StringVar(&o.policy, "policy", "breakeven", "dispatch policy: always-on, breakeven, partial-power, fourcp or planner (+fourcp); the planner forecasts with the synthetic model minus its spikes")
 	f.Float64Var(&o.capKW, "import-cap-kw", 0, "site import cap in kW (0 = none)")
+	f.StringVar(&o.vtn, "vtn", "", "also run an OpenADR 3 VTN on this address (e.g. 127.0.0.1:0) whose events the site's VEN follows; prints how to post one")
 	f.StringVar(&o.dip, "frequency-dip", "", "simulated time of day (HH:MM) at which grid frequency dips to 59.6 Hz for a minute, tripping the under-frequency relay")
 	f.StringSliceVar(&o.firmwares, "firmware", []string{"luxos", "antminer", "whatsminer", "braiins", "avalon"}, "firmwares the virtual miners speak, taken in turn")
 	return cmd
@@ -192,6 +194,18 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 		return fmt.Errorf("demo config: %w", err)
 	}
 
+	var vtn *demoVTN
+	if o.vtn != "" {
+		vdir, err := os.MkdirTemp("", "gridminer-demo-vtn-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(vdir)
+		if vtn, err = startDemoVTN(ctx, cfg, o.vtn, vdir, clk, log); err != nil {
+			return err
+		}
+		defer vtn.stop()
+	}
 	p := newPrinter(out, loc)
 	ctl, err := buildController(ctx, cfg, clk, log, hooks{settle: p.line, trip: p.trip})
 	if err != nil {
@@ -203,6 +217,9 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, o demoOpts) e
 	}
 	fmt.Fprintf(out, "gridminer demo: %d virtual miners (%s) on %s…, simulated from %s at %gx, store %s, status %s\n",
 		len(sim.Addrs()), strings.Join(o.firmwares, ", "), sim.Addrs()[0], day.Format("2006-01-02 15:04 MST"), o.speed, db, addr)
+	if vtn != nil {
+		vtn.banner(out)
+	}
 	p.header()
 	err = ctl.run(ctx)
 	stopSim()

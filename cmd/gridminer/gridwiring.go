@@ -5,18 +5,21 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/gridminer/gridminer/internal/clock"
 	"github.com/gridminer/gridminer/internal/config"
 	"github.com/gridminer/gridminer/internal/demand"
 	"github.com/gridminer/gridminer/internal/demand/ercotgrid"
 	"github.com/gridminer/gridminer/internal/demand/manual"
+	"github.com/gridminer/gridminer/internal/demand/openadr3"
 	"github.com/gridminer/gridminer/internal/energy"
 	"github.com/gridminer/gridminer/internal/meter"
 	"github.com/gridminer/gridminer/internal/price"
 	"github.com/gridminer/gridminer/internal/price/ercotapi"
 	"github.com/gridminer/gridminer/internal/price/httpprice"
 	"github.com/gridminer/gridminer/internal/site"
+	"github.com/gridminer/gridminer/internal/store"
 )
 
 // gridParts are the grid-signal parts of a site: the meter (and its relay
@@ -32,9 +35,29 @@ type gridParts struct {
 }
 
 // buildGrid builds what cfg's meter:, ufr: and demand: sections name, plus
-// any extra demand sources (the demo's VEN).
-func buildGrid(cfg *config.File, clk clock.Clock, log *slog.Logger, extra ...demand.Source) (*gridParts, error) {
+// any extra demand sources. The VEN keeps its event lifecycle in st and
+// reports what readings give.
+func buildGrid(cfg *config.File, clk clock.Clock, log *slog.Logger, st store.Store, readings openadr3.Readings, extra ...demand.Source) (*gridParts, error) {
 	g := &gridParts{close: func() {}}
+	if o := cfg.Demand.OpenADR3; o != nil {
+		secret, err := readSecret(o.ClientSecretEnv, o.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("demand: openadr3: %w", err)
+		}
+		vc := openadr3.VENConfig{BaseURL: o.URL, Version: openadr3.V310, ClientID: o.ClientID, ClientSecret: secret, VENName: o.VENName,
+			ProgramNames: o.Programs, PollEvery: o.Poll.D()}
+		if o.Version == "3.0.1" {
+			vc.Version = openadr3.V301
+		}
+		if o.WebhookListen != "" {
+			vc.Webhook = &openadr3.WebhookConfig{Listen: o.WebhookListen, CallbackURL: o.CallbackURL}
+		}
+		ven, err := openadr3.NewVEN(vc, openadr3.VENDeps{Store: st, Readings: readings, Clock: clk, Log: log})
+		if err != nil {
+			return nil, fmt.Errorf("demand: openadr3: %w", err)
+		}
+		extra = append(extra, ven)
+	}
 	if cfg.Meter.Type == "modbus" {
 		m, err := meter.New(cfg.Meter.Driver(), meter.WithClock(clk), meter.WithLogger(log))
 		if err != nil {
@@ -148,4 +171,34 @@ func livePrices(cfg *config.File, clk clock.Clock, log *slog.Logger) (price.Sour
 			httpprice.Deps{Clock: clk, Logger: log})
 	}
 	return nil, fmt.Errorf("price: unknown type %q", cfg.Price.Type)
+}
+
+// siteReadings reports the site's usage to the VEN: energy and demand from
+// the settled ledger, and the baseline of the earliest event in force.
+type siteReadings struct {
+	site *site.Site
+	set  *demand.Set
+}
+
+func (r *siteReadings) Usage(ctx context.Context, from, to time.Time) (openadr3.Usage, error) {
+	if r.site == nil {
+		return openadr3.Usage{}, fmt.Errorf("site not running")
+	}
+	u, err := r.site.Usage(ctx, from, to)
+	if err != nil {
+		return openadr3.Usage{}, err
+	}
+	start := from
+	if r.set != nil {
+		for _, e := range r.set.Events() {
+			if e.In(from) && e.Start.Before(start) {
+				start = e.Start
+			}
+		}
+	}
+	base, err := r.site.Baseline(ctx, start)
+	if err != nil {
+		return openadr3.Usage{}, err
+	}
+	return openadr3.Usage{Energy: u.Energy, Demand: u.Demand, Baseline: base, OK: u.Covered >= to.Sub(from)*9/10}, nil
 }

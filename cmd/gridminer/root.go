@@ -41,6 +41,7 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newPlanCmd(),
 		newBacktestCmd(),
 		newDataCmd(),
+		newVTNCmd(),
 	)
 	return root
 }

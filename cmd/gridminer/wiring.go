@@ -42,16 +42,17 @@ type controller struct {
 	log     *slog.Logger
 }
 
-// buildController turns a validated config into running parts. It dials
-// every miner once to learn its capabilities; miners that cannot be reached
-// are still controlled (as offline until they answer) with capabilities
-// left empty, and reported in the returned warnings count.
 // hooks are what the terminal (demo, run) shows as it happens.
 type hooks struct {
 	settle func(site.Settlement)
 	trip   func(site.TripEvent)
 }
 
+// buildController turns a validated config into running parts. It dials
+// every miner once to learn its capabilities; miners that cannot be reached
+// are still controlled (as offline until they answer) with capabilities
+// left empty, and reported in the returned warnings count. extraDemand
+// adds demand sources beyond the config's (the demo's VEN).
 func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log *slog.Logger, h hooks, extraDemand ...demand.Source) (*controller, error) {
 	inv, err := buildFleet(ctx, cfg, clk, log)
 	if err != nil {
@@ -61,13 +62,8 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	if err != nil {
 		return nil, err
 	}
-	grid, err := buildGrid(cfg, clk, log, extraDemand...)
-	if err != nil {
-		return nil, err
-	}
 	econ, econRun, err := buildEconomics(cfg, clk, log)
 	if err != nil {
-		grid.close()
 		return nil, err
 	}
 	policy, err := dispatch.New(cfg.Policy.Type, cfg.Policy.DispatchConfig())
@@ -81,8 +77,13 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	}
 	st, err := sqlite.Open(ctx, cfg.Store.Path)
 	if err != nil {
-		grid.close()
 		return nil, fmt.Errorf("store: %w", err)
+	}
+	readings := &siteReadings{}
+	grid, err := buildGrid(cfg, clk, log, st, readings, extraDemand...)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	onStale, _ := site.ParseFailSafe(cfg.Site.OnStalePrice)
 	onStop, _ := site.ParseFailSafe(cfg.Site.OnStop)
@@ -122,6 +123,7 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		grid.close()
 		return nil, err
 	}
+	readings.site, readings.set = s, grid.demand
 	c := &controller{site: s, store: st, log: log, grid: grid}
 	if econRun != nil {
 		c.runners = append(c.runners, econRun)

@@ -36,6 +36,26 @@ func (m Meter) Driver() meter.Config {
 		Import: m.Import, Frequency: m.Frequency, Generation: m.Generation, InvertImport: m.InvertImport, CoilUnitID: m.CoilUnitID}
 }
 
+// OpenADR3 is the site's OpenADR 3 VEN.
+type OpenADR3 struct {
+	// URL is the VTN's base URL including its version path, e.g.
+	// https://vtn.example.com/openadr3/3.1.0.
+	URL string `yaml:"url"`
+	// Version: 3.1.0 (default) or 3.0.1; the two encode targets differently.
+	Version  string `yaml:"version"`
+	ClientID string `yaml:"client_id"`
+	// The client secret comes from an environment variable or a file.
+	ClientSecretEnv  string   `yaml:"client_secret_env"`
+	ClientSecretFile string   `yaml:"client_secret_file"`
+	VENName          string   `yaml:"ven_name"`
+	Programs         []string `yaml:"programs"`
+	// Poll is the event poll period (default 30s); with WebhookListen the
+	// VEN also subscribes and reacts to notifications at once.
+	Poll          Duration `yaml:"poll"`
+	WebhookListen string   `yaml:"webhook_listen"`
+	CallbackURL   string   `yaml:"callback_url"`
+}
+
 // ERCOTGrid polls ERCOT's grid conditions (EEA levels) as demand events.
 type ERCOTGrid struct {
 	URL   string   `yaml:"url"`
@@ -81,6 +101,8 @@ type Demand struct {
 	ManualFile string `yaml:"manual_file"`
 	// ERCOTGrid, if set, turns ERCOT energy emergencies into events.
 	ERCOTGrid *ERCOTGrid `yaml:"ercot_grid"`
+	// OpenADR3, if set, runs a VEN against a utility's or aggregator's VTN.
+	OpenADR3 *OpenADR3 `yaml:"openadr3"`
 }
 
 func (f *File) validateGrid(v *validator) {
@@ -107,6 +129,20 @@ func (f *File) validateGrid(v *validator) {
 			if l < 0 || l > 3 {
 				v.fail("$.demand.ercot_grid.eea_levels["+strconv.Itoa(i)+"]", "%d: want a SIMPLE level 0-3", l)
 			}
+		}
+	}
+	if o := f.Demand.OpenADR3; o != nil {
+		if o.URL == "" || o.ClientID == "" || o.VENName == "" {
+			v.fail("$.demand.openadr3", "needs url, client_id and ven_name")
+		}
+		if o.ClientSecretEnv == "" && o.ClientSecretFile == "" {
+			v.fail("$.demand.openadr3", "needs client_secret_env or client_secret_file (secrets never live in the file)")
+		}
+		if o.Version != "" && o.Version != "3.1.0" && o.Version != "3.0.1" {
+			v.fail("$.demand.openadr3.version", "%q: want 3.1.0 or 3.0.1", o.Version)
+		}
+		if o.Poll < 0 {
+			v.fail("$.demand.openadr3.poll", "must not be negative")
 		}
 	}
 	u := f.UFR

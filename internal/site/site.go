@@ -852,6 +852,17 @@ func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 			u.sentAt = now
 		}
 	}
+	// The meter judges the plan only once the machines commanded have
+	// had their ramp time (and a poll) to get there.
+	var ramp time.Duration
+	for _, c := range cmds {
+		if idx, ok := s.deps.Fleet.Index(c.ID); ok {
+			ramp = max(ramp, s.units[idx].caps.RampDown, s.units[idx].caps.RampUp)
+		}
+	}
+	if len(cmds) > 0 {
+		s.shedSettle = now.Add(ramp + s.cfg.PollEvery)
+	}
 	var targets []TripTarget
 	for i, m := range s.deps.Fleet.Members() {
 		u := s.units[i]
@@ -868,6 +879,7 @@ func (s *Site) apply(ctx context.Context, plan dispatch.Plan) {
 		s.staged = append(s.staged, stagedBatch{due: now.Add(time.Duration(i+1) * time.Minute), cmds: b})
 	}
 	if len(batches) > 1 {
+		s.shedSettle = now.Add(time.Duration(len(batches)-1)*time.Minute + ramp + s.cfg.PollEvery)
 		s.log.Info("plan staggered under the site ramp limit", "batches", len(batches), "ramp_per_minute", plan.Ramp.String())
 	}
 	s.execute(ctx, batches[0], "plan")
