@@ -29,6 +29,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gridminer/gridminer/internal/bitcoin/live/endpoint"
 )
 
 // Fee modes of Config.Fees.
@@ -79,14 +81,10 @@ type Config struct {
 // Validate checks the configuration without touching the network.
 func (c Config) Validate() error {
 	if c.URL != "" {
-		u, err := url.Parse(c.URL)
+		u, err := endpoint.Check(c.URL)
 		switch {
 		case err != nil:
-			return fmt.Errorf("url %q: %w", c.URL, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			return fmt.Errorf("url %q: want http:// or https://", c.URL)
-		case u.Host == "":
-			return fmt.Errorf("url %q: no host", c.URL)
+			return err
 		case u.RawQuery != "" || u.Fragment != "":
 			return fmt.Errorf("url %q: want the site root, without query or fragment", c.URL)
 		}
@@ -270,25 +268,10 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("explorer %s: %s: read: %w", c.name, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("explorer %s: %s: http %d: %s", c.name, path, resp.StatusCode, snippet(body))
+		return nil, fmt.Errorf("explorer %s: %s: http %d: %s", c.name, path, resp.StatusCode, endpoint.Snippet(body))
 	}
 	if len(body) > maxResponseBytes {
 		return nil, fmt.Errorf("explorer %s: %s: response larger than %d bytes: %w", c.name, path, maxResponseBytes, ErrBadResponse)
 	}
 	return body, nil
-}
-
-// snippet returns the start of an error body, printable, for messages.
-func snippet(b []byte) string {
-	const n = 120
-	s := strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, string(b[:min(len(b), n)]))
-	if len(b) > n {
-		s += "..."
-	}
-	return fmt.Sprintf("%q", strings.TrimSpace(s))
 }

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gridminer/gridminer/internal/bitcoin/live/endpoint"
 )
 
 // Fee modes of Config.Fees.
@@ -90,14 +92,10 @@ type Config struct {
 // file system.
 func (c Config) Validate() error {
 	if c.URL != "" {
-		u, err := url.Parse(c.URL)
+		u, err := endpoint.Check(c.URL)
 		switch {
 		case err != nil:
-			return fmt.Errorf("url %q: %w", c.URL, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			return fmt.Errorf("url %q: want http:// or https://", c.URL)
-		case u.Host == "":
-			return fmt.Errorf("url %q: no host", c.URL)
+			return err
 		case u.User != nil:
 			return fmt.Errorf("url: credentials in the url are not allowed; use user with password_env, password_file or cookie_file")
 		}

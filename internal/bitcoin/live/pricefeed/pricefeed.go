@@ -29,6 +29,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gridminer/gridminer/internal/bitcoin/live/endpoint"
 )
 
 // Presets of Config.Preset.
@@ -94,14 +96,8 @@ func (c Config) Validate() error {
 	if c.URL == "" {
 		return fmt.Errorf("give a preset (%s, %s) or a url and path", PresetCoinbase, PresetMempool)
 	}
-	u, err := url.Parse(c.URL)
-	switch {
-	case err != nil:
-		return fmt.Errorf("url %q: %w", c.URL, err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("url %q: want http:// or https://", c.URL)
-	case u.Host == "":
-		return fmt.Errorf("url %q: no host", c.URL)
+	if _, err := endpoint.Check(c.URL); err != nil {
+		return err
 	}
 	if err := checkPath(c.Path); err != nil {
 		return fmt.Errorf("path: %w", err)
@@ -191,7 +187,7 @@ func (f *Feed) Quote(ctx context.Context) (Quote, error) {
 		return Quote{}, fmt.Errorf("price feed %s: read: %w", f.name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Quote{}, fmt.Errorf("price feed %s: http %d: %s", f.name, resp.StatusCode, snippet(body))
+		return Quote{}, fmt.Errorf("price feed %s: http %d: %s", f.name, resp.StatusCode, endpoint.Snippet(body))
 	}
 	if len(body) > maxResponseBytes {
 		return Quote{}, fmt.Errorf("price feed %s: response larger than %d bytes: %w", f.name, maxResponseBytes, ErrBadResponse)
@@ -201,19 +197,4 @@ func (f *Feed) Quote(ctx context.Context) (Quote, error) {
 		return Quote{}, fmt.Errorf("price feed %s: %w", f.name, err)
 	}
 	return q, nil
-}
-
-// snippet returns the start of an error body, printable, for messages.
-func snippet(b []byte) string {
-	const n = 120
-	s := strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, string(b[:min(len(b), n)]))
-	if len(b) > n {
-		s += "..."
-	}
-	return fmt.Sprintf("%q", strings.TrimSpace(s))
 }
