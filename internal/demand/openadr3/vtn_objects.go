@@ -153,20 +153,33 @@ func createObj[T any](vt *VTN, k *kind[T], w http.ResponseWriter, r *http.Reques
 	m := k.meta(&obj)
 	now := DateTimeOf(req.now)
 	*m = ObjectMeta{ID: newID(), CreatedDateTime: now, ModificationDateTime: now, ObjectType: k.objType}
-	err := vt.save(ctx, k.coll, m.ID, record[T]{Version: req.v, Object: obj})
+	commitObj(vt, k, w, r, req, obj, record[T]{Version: req.v, Object: obj}, OpCreate)
+}
+
+// commitObj saves a created or updated object (the caller holds vt.mu,
+// which it releases), notifies subscribers and answers with the object as
+// the client may see it.
+func commitObj[T any](vt *VTN, k *kind[T], w http.ResponseWriter, r *http.Request, req *request, obj T, rec record[T], op Operation) {
+	ctx := r.Context()
+	id := k.meta(&obj).ID
+	err := vt.save(ctx, k.coll, id, rec)
 	vt.mu.Unlock()
 	if err != nil {
 		vt.writeErr(w, r, err)
 		return
 	}
-	vt.log.Info("openadr3 vtn: created", "type", k.objType, "id", m.ID, "client", req.client.ID)
-	notifyKind(ctx, vt, k, OpCreate, obj)
+	vt.log.Info("openadr3 vtn: "+map[Operation]string{OpCreate: "created", OpUpdate: "updated"}[op], "type", k.objType, "id", id, "client", req.client.ID)
+	notifyKind(ctx, vt, k, op, obj)
 	seen, _, err := k.view(ctx, r, req, obj, false)
 	if err != nil {
 		vt.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, vt.log, http.StatusCreated, seen)
+	code := http.StatusOK
+	if op == OpCreate {
+		code = http.StatusCreated
+	}
+	writeJSON(w, vt.log, code, seen)
 }
 
 func updateObj[T any](vt *VTN, k *kind[T], w http.ResponseWriter, r *http.Request, req *request) {
@@ -200,20 +213,7 @@ func updateObj[T any](vt *VTN, k *kind[T], w http.ResponseWriter, r *http.Reques
 	om := k.meta(&old.Object)
 	m := k.meta(&obj)
 	*m = ObjectMeta{ID: om.ID, CreatedDateTime: om.CreatedDateTime, ModificationDateTime: DateTimeOf(req.now), ObjectType: k.objType}
-	err = vt.save(ctx, k.coll, m.ID, record[T]{Version: old.Version, Object: obj})
-	vt.mu.Unlock()
-	if err != nil {
-		vt.writeErr(w, r, err)
-		return
-	}
-	vt.log.Info("openadr3 vtn: updated", "type", k.objType, "id", m.ID, "client", req.client.ID)
-	notifyKind(ctx, vt, k, OpUpdate, obj)
-	seen, _, err := k.view(ctx, r, req, obj, false)
-	if err != nil {
-		vt.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, vt.log, http.StatusOK, seen)
+	commitObj(vt, k, w, r, req, obj, record[T]{Version: old.Version, Object: obj}, OpUpdate)
 }
 
 func deleteObj[T any](vt *VTN, k *kind[T], w http.ResponseWriter, r *http.Request, req *request) {
