@@ -21,12 +21,19 @@ func startVTN(t *testing.T, args ...string) (*lineWatcher, map[string]string) {
 	bases := map[string]string{}
 	ready := make(chan struct{})
 	w := &lineWatcher{}
+	// Both tests start a VTN with two clients; it is ready once it has
+	// printed both base URLs and both clients.
+	clients := 0
 	w.fn = func(line string) {
 		if m := regexp.MustCompile(`OpenADR (3\.\d\.\d)  (http://\S+)`).FindStringSubmatch(line); m != nil {
 			bases[m[1]] = m[2]
-			if len(bases) == 2 {
-				close(ready)
-			}
+		}
+		if strings.HasPrefix(line, "  client ") {
+			clients++
+		}
+		if len(bases) == 2 && clients == 2 {
+			close(ready)
+			clients++ // close once
 		}
 	}
 	done := make(chan error, 1)
