@@ -57,6 +57,9 @@ type Status struct {
 	Ledger               Ledger         `json:"ledger"`
 	LastPoll             time.Time      `json:"last_poll"`
 	PollSeconds          float64        `json:"poll_wall_seconds"`
+	// Alerts are the conditions raised now (stale prices or bitcoin
+	// inputs, an unreadable meter, draw no machine reports, a trip).
+	Alerts []site.Alert `json:"alerts"`
 }
 
 // Interval is a half-open UTC interval.
@@ -105,6 +108,10 @@ func StatusOf(s site.Snapshot) Status {
 		},
 		LastPoll:    s.LastPoll.UTC(),
 		PollSeconds: s.PollWall.Seconds(),
+		Alerts:      s.Alerts,
+	}
+	if st.Alerts == nil {
+		st.Alerts = []site.Alert{}
 	}
 	for _, state := range miner.States {
 		n := s.Miners[state]

@@ -31,6 +31,7 @@ func TestStatusEndpoint(t *testing.T) {
 		Plan:     dispatch.Plan{Policy: "breakeven", Reason: "r", Running: 280, Sleeping: 20, Breakeven: 83.4, Power: 910e3},
 		Totals:   ledger.Totals{Intervals: 4, Energy: 3.6e6, Cost: 150_250_000, Revenue: 300_000_000, Net: 149_750_000, BTC: 4_600_000_000},
 		LastPoll: t0,
+		Alerts:   []site.Alert{{Kind: site.AlertStalePrice, Since: t0, Message: "no price"}},
 	}
 	srv := httptest.NewServer(New(s, nil, nil))
 	defer srv.Close()
@@ -54,6 +55,7 @@ func TestStatusEndpoint(t *testing.T) {
 		Plan:     Plan{Policy: "breakeven", Reason: "r", Running: 280, Sleeping: 20},
 		Ledger:   Ledger{Intervals: 4, EnergyMWh: 3.6, BTC: 0.046, RevenueUSD: 300, CostUSD: 150.25, NetUSD: 149.75},
 		LastPoll: t0,
+		Alerts:   []site.Alert{{Kind: site.AlertStalePrice, Since: t0, Message: "no price"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)

@@ -34,6 +34,11 @@ func (s *Site) tripTargets() []TripTarget {
 func (s *Site) onTrip(ev TripEvent) {
 	s.mu.Lock()
 	s.snap.Trip = ev
+	if ev.Reset {
+		s.clearLocked(AlertTrip)
+	} else {
+		s.raiseLocked(AlertTrip, fmt.Sprintf("under-frequency trip at %.2f Hz: %d machines held asleep until frequency recovers", ev.Frequency, ev.Machines), ev.At)
+	}
 	s.mu.Unlock()
 	if b, err := json.Marshal(ev); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

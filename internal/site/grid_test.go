@@ -231,4 +231,7 @@ func TestStaleEconomicsGoToTheFailSafe(t *testing.T) {
 	if p.Policy != "fail-safe:sleep" || p.Running != 0 || !strings.Contains(p.Reason, "bitcoin economics unavailable") {
 		t.Errorf("plan %s, %d running: %s", p.Policy, p.Running, p.Reason)
 	}
+	if a := s.Snapshot().Alerts; len(a) != 1 || a[0].Kind != AlertStaleBitcoin {
+		t.Errorf("alerts %+v, want stale-bitcoin alone", a)
+	}
 }

@@ -64,9 +64,13 @@ func (s *Site) checkMeter(ctx context.Context) {
 	sample, err := s.deps.Meter(ctx)
 	now := s.deps.Clock.Now()
 	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
 		s.log.Warn("site meter unreadable", "err", err)
 		s.mu.Lock()
 		s.snap.Meter.OK, s.snap.Meter.Err = false, err.Error()
+		s.raiseLocked(AlertMeter, "site meter unreadable: "+err.Error(), now)
 		s.mu.Unlock()
 		return
 	}
@@ -97,6 +101,12 @@ func (s *Site) checkMeter(ctx context.Context) {
 	}
 	s.mu.Lock()
 	s.snap.Meter = st
+	s.clearLocked(AlertMeter)
+	if st.Unaccounted > tol {
+		s.raiseLocked(AlertUnaccounted, fmt.Sprintf("the meter sees %s no machine reports (a miner ignoring commands or a driver misreporting)", st.Unaccounted), now)
+	} else {
+		s.clearLocked(AlertUnaccounted)
+	}
 	s.mu.Unlock()
 }
 

@@ -91,4 +91,7 @@ func TestMeterLoopCorrectsALyingMiner(t *testing.T) {
 	if u := s.Snapshot().Meter.Unaccounted; u < effs[0].w/2 {
 		t.Errorf("unaccounted %v, want about the liars' draw", u)
 	}
+	if a := s.Snapshot().Alerts; !slices.ContainsFunc(a, func(a Alert) bool { return a.Kind == AlertUnaccounted }) {
+		t.Errorf("alerts %+v, want the unaccounted-draw alert", a)
+	}
 }

@@ -276,6 +276,8 @@ type Site struct {
 	wake    chan struct{}
 	// baselines are the demand events' baselines, fixed when first needed.
 	baselines map[string]energy.Power
+	// alerts are the raised alerts by kind (under mu).
+	alerts map[string]Alert
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -582,6 +584,8 @@ func (s *Site) planInterval(ctx context.Context, iv energy.Interval) {
 	if unknown > 0 {
 		s.log.Warn("machines left out of the plan until they answer with their capabilities", "count", unknown)
 	}
+	s.setAlert(AlertStaleBitcoin, econErr != nil, fmt.Sprintf("bitcoin economics unavailable: %v", econErr))
+	s.setAlert(AlertStalePrice, !ok && econErr == nil, fmt.Sprintf("no price published in the last %s: fail-safe %s", s.cfg.PriceStaleAfter, s.cfg.OnStalePrice))
 	var plan dispatch.Plan
 	if econErr != nil {
 		// Stale or missing bitcoin inputs never drive dispatch: the
@@ -1064,7 +1068,9 @@ type Snapshot struct {
 	// Meter is the meter loop's last view.
 	Meter MeterState
 	// Trip is the last under-frequency trip or reset.
-	Trip   TripEvent
+	Trip TripEvent
+	// Alerts are the conditions raised now, oldest first.
+	Alerts []Alert
 	Totals ledger.Totals
 }
 
@@ -1073,6 +1079,7 @@ func (s *Site) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	snap := s.snap
+	snap.Alerts = s.alertListLocked()
 	snap.Plan = s.plan
 	snap.Plan.Units = nil // large; the API exposes them separately
 	snap.Totals = s.totals

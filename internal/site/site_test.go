@@ -259,6 +259,9 @@ func TestStalePriceFallsBackToFailSafe(t *testing.T) {
 			t.Errorf("%d machines %s under the sleep fail-safe", n, st)
 		}
 	}
+	if a := s.Snapshot().Alerts; len(a) != 1 || a[0].Kind != AlertStalePrice || !strings.Contains(a[0].Message, "fail-safe sleep") {
+		t.Errorf("alerts %+v, want the stale-price alert", a)
+	}
 }
 
 func TestRestartMidIntervalKeepsEarlierEnergy(t *testing.T) {
