@@ -42,6 +42,7 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newBacktestCmd(),
 		newDataCmd(),
 		newVTNCmd(),
+		newMineCmd(stderrLog),
 	)
 	return root
 }
