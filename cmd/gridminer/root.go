@@ -43,6 +43,7 @@ Start with 'gridminer demo': a whole simulated site, no hardware or network need
 		newDataCmd(),
 		newVTNCmd(),
 		newMineCmd(stderrLog),
+		newStratumCmd(stderrLog),
 	)
 	return root
 }
