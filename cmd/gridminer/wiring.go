@@ -136,7 +136,9 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 			return nil, fmt.Errorf("http: listen on %s: %w (use --http to pick another address)", cfg.HTTP.Listen, err)
 		}
 		c.ln = ln
-		api := httpapi.New(s, log, &httpapi.Grid{Events: grid.demand.Events, Calls: grid.manual, Objects: st.Objects, Now: clk.Now})
+		api := httpapi.New(s, log,
+			httpapi.WithGrid(&httpapi.Grid{Events: grid.demand.Events, Calls: grid.manual, Objects: st.Objects, Now: clk.Now}),
+			httpapi.WithFleet(&httpapi.Fleet{Miners: s.Miners}))
 		c.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return c, nil

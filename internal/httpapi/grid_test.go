@@ -27,7 +27,7 @@ func TestGridCallsRoundTrip(t *testing.T) {
 	}
 	s := snap{Time: t0, Grid: demand.Constraint{Cap: 40e6, HasCap: true, Events: []string{"manual/c1"}, Reason: "cap 40 MW (manual/c1)"},
 		Meter: site.MeterState{Sample: site.MeterSample{Time: t0, Import: 41e6}, OK: true, Excess: 1e6}}
-	srv := httptest.NewServer(New(s, nil, &Grid{Events: calls.Events, Calls: calls, Now: clk.Now}))
+	srv := httptest.NewServer(New(s, nil, WithGrid(&Grid{Events: calls.Events, Calls: calls, Now: clk.Now})))
 	defer srv.Close()
 	post := func(body string) (*http.Response, map[string]any) {
 		t.Helper()

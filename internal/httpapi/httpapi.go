@@ -19,14 +19,27 @@ import (
 // StatusSource is what the API reads the site state from.
 type StatusSource interface{ Snapshot() site.Snapshot }
 
-// New returns the API handler; grid (nil: none) adds the grid endpoints.
-func New(src StatusSource, log *slog.Logger, grid *Grid) http.Handler {
+// Option adds endpoints to the API.
+type Option func(mux *http.ServeMux, src StatusSource, log *slog.Logger)
+
+// WithGrid adds the grid endpoints.
+func WithGrid(g *Grid) Option {
+	return func(mux *http.ServeMux, src StatusSource, log *slog.Logger) { g.routes(mux, src, log) }
+}
+
+// WithFleet adds GET /api/v1/miners.
+func WithFleet(f *Fleet) Option {
+	return func(mux *http.ServeMux, _ StatusSource, log *slog.Logger) { f.routes(mux, log) }
+}
+
+// New returns the API handler with the status endpoint and opts'.
+func New(src StatusSource, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	mux := http.NewServeMux()
-	if grid != nil {
-		grid.routes(mux, src, log)
+	for _, o := range opts {
+		o(mux, src, log)
 	}
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, log, http.StatusOK, StatusOf(src.Snapshot()))

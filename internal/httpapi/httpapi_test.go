@@ -33,7 +33,7 @@ func TestStatusEndpoint(t *testing.T) {
 		LastPoll: t0,
 		Alerts:   []site.Alert{{Kind: site.AlertStalePrice, Since: t0, Message: "no price"}},
 	}
-	srv := httptest.NewServer(New(s, nil, nil))
+	srv := httptest.NewServer(New(s, nil))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/api/v1/status")
 	if err != nil {
@@ -64,7 +64,7 @@ func TestStatusEndpoint(t *testing.T) {
 
 func TestStatusBeforeAnyPriceHasNullPrice(t *testing.T) {
 	rec := httptest.NewRecorder()
-	New(snap{}, nil, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
+	New(snap{}, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/status", nil))
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestStatusBeforeAnyPriceHasNullPrice(t *testing.T) {
 }
 
 func TestUnknownAndWrongMethod(t *testing.T) {
-	h := New(snap{}, nil, nil)
+	h := New(snap{}, nil)
 	for _, tt := range []struct{ method, path string }{{"GET", "/api/v1/nope"}, {"POST", "/api/v1/status"}} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))

@@ -95,3 +95,27 @@ func TestMeterLoopCorrectsALyingMiner(t *testing.T) {
 		t.Errorf("alerts %+v, want the unaccounted-draw alert", a)
 	}
 }
+
+// TestMinersViewAfterAPoll: the site lists every machine with what it last
+// reported once it has polled.
+func TestMinersViewAfterAPoll(t *testing.T) {
+	r := newRig(t, 5)
+	s := r.site(Config{OnStop: Hold}, flat(t, 10))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	<-r.plans
+	views := s.Miners()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != 5 {
+		t.Fatalf("%d views", len(views))
+	}
+	for i, v := range views {
+		if v.ID != r.inv.Members()[i].ID || v.Power <= 0 || v.Hashrate <= 0 || v.LastOK.IsZero() || v.Model == "" {
+			t.Errorf("view %d: %+v", i, v)
+		}
+	}
+}

@@ -278,6 +278,8 @@ type Site struct {
 	baselines map[string]energy.Power
 	// alerts are the raised alerts by kind (under mu).
 	alerts map[string]Alert
+	// views are the machines as the last poll saw them (under mu).
+	views []MinerView
 	// carried is what an earlier run of the controller metered in an
 	// interval it stopped in the middle of; it is added to this run's
 	// usage of that interval so a restart loses no energy.
@@ -466,7 +468,20 @@ func (s *Site) poll(ctx context.Context) {
 	s.settle(ctx)
 
 	counts := s.counts(now)
+	views := make([]MinerView, len(s.units))
+	for i, m := range s.deps.Fleet.Members() {
+		u := s.units[i]
+		v := MinerView{ID: m.ID, Model: u.caps.Model, Driver: u.caps.Driver, State: s.state(u, now), LastOK: u.lastOK, Offline: u.reason}
+		if !u.lastOK.IsZero() {
+			v.Power, v.Hashrate = u.okState.Power, u.okState.Hashrate
+		}
+		if u.hasDesire {
+			v.Setpoint = u.desired.String()
+		}
+		views[i] = v
+	}
 	s.mu.Lock()
+	s.views = views
 	s.snap.Time = now
 	s.snap.SitePower = power
 	s.snap.Hashrate = hash
@@ -1072,6 +1087,28 @@ type Snapshot struct {
 	// Alerts are the conditions raised now, oldest first.
 	Alerts []Alert
 	Totals ledger.Totals
+}
+
+// MinerView is one machine as the loop's last poll saw it.
+type MinerView struct {
+	ID, Model, Driver string
+	State             miner.State
+	// Power and Hashrate are what the machine last reported.
+	Power    energy.Power
+	Hashrate energy.Hashrate
+	// Setpoint is what the loop last told it ("" before any command).
+	Setpoint string
+	LastOK   time.Time
+	// Offline says why the machine counts as offline ("" when it does not).
+	Offline string
+}
+
+// Miners returns every machine as the last poll saw it, in inventory
+// order. Safe for concurrent use.
+func (s *Site) Miners() []MinerView {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.views)
 }
 
 // Snapshot returns a copy of the current state. Safe for concurrent use.
