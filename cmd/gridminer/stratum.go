@@ -22,7 +22,7 @@ func newStratumCmd(logger func() *slog.Logger) *cobra.Command {
 		Use:   "stratum",
 		Short: "Stratum V1 server for downstream miners",
 	}
-	cmd.AddCommand(newStratumSoloCmd(logger))
+	cmd.AddCommand(newStratumSoloCmd(logger), newStratumProxyCmd(logger))
 	return cmd
 }
 

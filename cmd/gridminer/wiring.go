@@ -128,6 +128,17 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 	if econRun != nil {
 		c.runners = append(c.runners, econRun)
 	}
+	px, err := buildProxy(cfg, clk, log)
+	if err != nil {
+		st.Close()
+		grid.close()
+		return nil, err
+	}
+	fleetAPI := &httpapi.Fleet{Miners: s.Miners}
+	if px != nil {
+		c.runners = append(c.runners, px.Run)
+		fleetAPI.Measured = measuredByHost(px)
+	}
 	if cfg.HTTP.Listen != "off" {
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -138,7 +149,7 @@ func buildController(ctx context.Context, cfg *config.File, clk clock.Clock, log
 		c.ln = ln
 		api := httpapi.New(s, log,
 			httpapi.WithGrid(&httpapi.Grid{Events: grid.demand.Events, Calls: grid.manual, Objects: st.Objects, Now: clk.Now}),
-			httpapi.WithFleet(&httpapi.Fleet{Miners: s.Miners}))
+			httpapi.WithFleet(fleetAPI))
 		c.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	}
 	return c, nil

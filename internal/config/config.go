@@ -47,6 +47,7 @@ type File struct {
 	Meter   Meter     `yaml:"meter"`
 	UFR     UFR       `yaml:"ufr"`
 	Demand  Demand    `yaml:"demand"`
+	Stratum Stratum   `yaml:"stratum"`
 	Store   Store     `yaml:"store"`
 	HTTP    HTTP      `yaml:"http"`
 	Poll    Poll      `yaml:"poll"`
@@ -397,6 +398,7 @@ func (f *File) validate(v *validator) {
 	}
 	f.validateOffline(v)
 	f.validateGrid(v)
+	f.validateStratum(v)
 	seen := map[string]string{}
 	for i, m := range f.Miners {
 		p := "$.miners[" + strconv.Itoa(i) + "]"

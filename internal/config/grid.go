@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net"
 	"strconv"
+	"strings"
 
 	"github.com/gridminer/gridminer/internal/meter"
 )
@@ -181,5 +183,48 @@ func (f *File) validateGrid(v *validator) {
 	}
 	if f.Demand.BaselineWindow < 0 {
 		v.fail("$.demand.baseline_window", "must not be negative")
+	}
+}
+
+// Stratum is the mining path the site runs.
+type Stratum struct {
+	// Proxy, if set, runs the Stratum proxy in the controller: the
+	// fleet's miners mine through it, and /api/v1/miners shows the
+	// hashrate their shares measure beside what they report.
+	Proxy *StratumProxy `yaml:"proxy"`
+}
+
+// StratumProxy is the proxy's listener and pools.
+type StratumProxy struct {
+	Listen     string        `yaml:"listen"`
+	Pools      []StratumPool `yaml:"pools"`
+	PrefixSize int           `yaml:"prefix_size"`
+}
+
+// StratumPool is one upstream pool, in priority order.
+type StratumPool struct {
+	URL         string `yaml:"url"`
+	User        string `yaml:"user"`
+	PasswordEnv string `yaml:"password_env"`
+}
+
+func (f *File) validateStratum(v *validator) {
+	p := f.Stratum.Proxy
+	if p == nil {
+		return
+	}
+	if _, _, err := net.SplitHostPort(p.Listen); err != nil {
+		v.fail("$.stratum.proxy.listen", "%q: want host:port", p.Listen)
+	}
+	if len(p.Pools) == 0 {
+		v.fail("$.stratum.proxy.pools", "at least one pool")
+	}
+	for i, pool := range p.Pools {
+		if !strings.HasPrefix(pool.URL, "stratum+tcp://") || pool.User == "" {
+			v.fail("$.stratum.proxy.pools["+strconv.Itoa(i)+"]", "want url stratum+tcp://HOST:PORT and user")
+		}
+	}
+	if p.PrefixSize < 0 || p.PrefixSize > 4 {
+		v.fail("$.stratum.proxy.prefix_size", "%d: want 1-4 (0: 2)", p.PrefixSize)
 	}
 }
