@@ -99,7 +99,10 @@ The simulator runs on the wall clock with LuxOS-like ramps (about 5 s down and
 	f.StringSliceVar(&firmwares, "firmware", []string{"luxos"}, "firmwares of the virtual miners, taken in turn (e.g. luxos,antminer,whatsminer,braiins,avalon)")
 	f.StringVar(&simProfile, "sim-cpuprofile", "", "write the simulator process's CPU profile to this file")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the controller's CPU profile to this file (go tool pprof)")
-	cmd.AddCommand(fleetCmd, newBenchOracleCmd(), newBenchUFRCmd(logger))
+	cmd.AddCommand(fleetCmd, newBenchOracleCmd(), newBenchUFRCmd(logger),
+		newBenchStratumCmd(logger),
+		newBenchStratumLoadCmd(),
+	)
 	return cmd
 }
 
