@@ -111,6 +111,18 @@ func NewDecoder(r io.Reader, maxLine int) *Decoder {
 // errors wrapping ErrMalformed for lines that are not a message (the
 // stream stays usable).
 func (d *Decoder) Decode() (*Message, error) {
+	line, err := d.ReadLine()
+	if err != nil {
+		return nil, err
+	}
+	return ParseMessage(line)
+}
+
+// ReadLine returns the next non-blank line, trimmed of surrounding space,
+// without parsing it: the caller may try a fast path (ParseSubmitLine)
+// before ParseMessage. The line is valid until the next call. Its errors
+// are Decode's, except that it never returns ErrMalformed.
+func (d *Decoder) ReadLine() ([]byte, error) {
 	for {
 		line, err := d.readLine()
 		if err != nil {
@@ -120,7 +132,7 @@ func (d *Decoder) Decode() (*Message, error) {
 		if len(line) == 0 {
 			continue
 		}
-		return ParseMessage(line)
+		return line, nil
 	}
 }
 

@@ -73,22 +73,34 @@ func TestChainGrowsThroughTheProxy(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("proxy not ready")
 	}
+	shareBy := make(chan int, 1024)
 	for i := range 2 {
-		m, err := stratum.NewClient(stratum.ClientConfig{Addr: px.Addr().String(), User: "rig" + string(rune('a'+i)), Threads: 1})
+		m, err := stratum.NewClient(stratum.ClientConfig{Addr: px.Addr().String(), User: "rig" + string(rune('a'+i)), Threads: 1,
+			OnResult: func(r stratum.ShareResult) {
+				if r.Accepted {
+					select {
+					case shareBy <- i:
+					default:
+					}
+				}
+			}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		g.Go(func() error { return m.Run(gctx) })
 	}
-	accepted := 0
-	for accepted < 2 {
+	// Wait for two accepted blocks and an accepted share from each miner.
+	accepted, minersSeen := 0, map[int]bool{}
+	for accepted < 2 || len(minersSeen) < 2 {
 		select {
 		case f := <-found:
 			if f.Err == nil {
 				accepted++
 			}
+		case i := <-shareBy:
+			minersSeen[i] = true
 		case <-ctx.Done():
-			t.Fatalf("%d blocks through the proxy before the deadline", accepted)
+			t.Fatalf("%d blocks and %d miners with accepted shares through the proxy before the deadline", accepted, len(minersSeen))
 		}
 	}
 	if h := n.Height(t); h < start+2 {

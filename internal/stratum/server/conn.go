@@ -118,20 +118,30 @@ func (c *conn) writeLoop(ctx context.Context) error {
 
 func (c *conn) readLoop(ctx context.Context) error {
 	dec := stratum.NewDecoder(c.nc, 0)
+	var sub stratum.Submit // reused by the submit fast path
 	for {
 		if err := c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout)); err != nil {
 			return err
 		}
-		m, err := dec.Decode()
+		line, err := dec.ReadLine()
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The hot message, a well-formed mining.submit, skips encoding/json.
+		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
+			c.share(id, sub)
+			continue
+		}
+		m, err := stratum.ParseMessage(line)
 		if errors.Is(err, stratum.ErrMalformed) {
 			c.log.Debug("stratum server: malformed line", "err", err)
 			continue
 		}
 		if err != nil {
 			return err
-		}
-		if ctx.Err() != nil {
-			return nil
 		}
 		if !m.IsRequest() {
 			continue // notifications and responses (to nothing we asked)
@@ -246,29 +256,35 @@ func (c *conn) maybeReady() {
 }
 
 func (c *conn) submit(m *stratum.Message) {
-	s := c.s
 	sub, err := stratum.ParseSubmit(m.Params)
 	if err != nil {
 		c.reply(m.ID, false, stratum.NewError(stratum.CodeOther, "bad params"))
 		return
 	}
+	c.share(m.ID, sub)
+}
+
+// share handles a parsed mining.submit with request id id. Neither id nor
+// sub.Extranonce2 is retained: both may alias buffers the read loop reuses.
+func (c *conn) share(id []byte, sub stratum.Submit) {
+	s := c.s
 	if !c.subscribed {
-		c.reply(m.ID, false, stratum.NewError(stratum.CodeNotSubscribed, "not subscribed"))
+		c.reply(id, false, stratum.NewError(stratum.CodeNotSubscribed, "not subscribed"))
 		return
 	}
 	mn, ok := c.workers[sub.Worker]
 	if !ok {
-		c.reply(m.ID, false, stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker"))
+		c.reply(id, false, stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker"))
 		return
 	}
 	r := s.validate(&c.cs, sub)
 	mn.t.Add(s.deps.Clock.Now(), s.cfg.ShareDifficulty, r.outcome)
 	if r.err != nil {
 		c.log.Debug("stratum server: share rejected", "worker", sub.Worker, "job", sub.JobID, "err", r.err)
-		c.reply(m.ID, false, r.err)
+		c.reply(id, false, r.err)
 		return
 	}
-	c.reply(m.ID, true, nil)
+	c.reply(id, true, nil)
 	if r.block != nil {
 		c.log.Info("stratum server: block candidate", "worker", sub.Worker, "job", sub.JobID, "hash", r.block.Hash.String())
 		if s.deps.OnBlock != nil {

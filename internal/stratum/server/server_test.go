@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,6 +319,67 @@ func TestUniqueExtranonce1(t *testing.T) {
 		seen[string(p.en1)] = true
 		if len(p.en1) != server.Extranonce1Size {
 			t.Errorf("extranonce1 %x has %d bytes, want %d", p.en1, len(p.en1), server.Extranonce1Size)
+		}
+	}
+}
+
+// rawCall sends one hand-written request line with id and returns its response.
+func (p *peer) rawCall(id uint64, line string) *stratum.Message {
+	p.t.Helper()
+	if _, err := p.c.Write([]byte(line + "\n")); err != nil {
+		p.t.Fatal(err)
+	}
+	for {
+		r, err := p.dec.Decode()
+		if err != nil {
+			p.t.Fatalf("%s: %v", line, err)
+		}
+		if got, ok := r.IDUint(); ok && r.IsResponse() && got == id {
+			return r
+		}
+		p.notes = append(p.notes, r)
+	}
+}
+
+// TestSubmitFastAndGeneralPaths sends shares in the forms the read loop's
+// fast path takes and in forms it leaves to the general path: both reach
+// the same share handling (a share accepted one way is a duplicate the
+// other way).
+func TestSubmitFastAndGeneralPaths(t *testing.T) {
+	s, src := start(t, server.Config{ShareDifficulty: shareDiff, Extranonce2Size: 4}, server.Deps{})
+	src <- testJob("a", true, netDiff)
+	<-s.Ready()
+	p := dial(t, s.Addr())
+	a := p.login("w1")
+	mid := func(d float64) bool { return d >= shareDiff*1.01 && d < netDiff*0.99 }
+	one := find(t, p, a, 0, mid)
+	a.NTime++ // rolled ntime: a different share
+	two := find(t, p, a, 0, mid)
+	line := func(sub stratum.Submit, id uint64, worker string) string {
+		return fmt.Sprintf(`{"params": [%q, %q, "%x", "%08x", "%08x"], "id": %d, "method": "mining.submit"}`,
+			worker, sub.JobID, sub.Extranonce2, sub.NTime, sub.Nonce, id)
+	}
+	for _, tc := range []struct {
+		name string
+		line string
+		id   uint64
+		want error // nil: accepted
+	}{
+		{"fast path (cgminer order)", line(one, 101, "w1"), 101, nil},
+		{"general path (escaped worker), same share", strings.Replace(line(one, 102, "w1"), `"w1"`, `"w\u0031"`, 1), 102, stratum.ErrDuplicate},
+		{"general path (escaped worker)", strings.Replace(line(two, 103, "w1"), `"w1"`, `"w\u0031"`, 1), 103, nil},
+		{"fast path, same share", line(two, 104, "w1"), 104, stratum.ErrDuplicate},
+		{"fast path, unknown worker", line(two, 105, "w9"), 105, stratum.ErrUnauthorized},
+	} {
+		r := p.rawCall(tc.id, tc.line)
+		if tc.want == nil {
+			if !r.ResultBool() || r.Err() != nil {
+				t.Errorf("%s: result %s err %v, want accepted", tc.name, r.Result, r.Err())
+			}
+			continue
+		}
+		if !errors.Is(r.Err(), tc.want) {
+			t.Errorf("%s: err %v, want %v", tc.name, r.Err(), tc.want)
 		}
 	}
 }
