@@ -1,14 +1,12 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/gridminer/gridminer/internal/shares"
@@ -88,52 +86,12 @@ func (p *Proxy) handle(ctx context.Context, nc net.Conn) {
 			m.connected.Store(false)
 		}
 	}()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		<-ctx.Done()
-		_ = nc.Close()
-	})
-	wg.Go(func() {
-		if err := c.writeLoop(ctx); err != nil {
-			c.log.Debug("stratum proxy: write", "err", err)
-		}
-		cancel()
-	})
-	if err := c.readLoop(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
-		c.log.Debug("stratum proxy: connection ends", "err", err)
+	readErr, writeErr := stratum.Pump(ctx, nc, c.out, p.cfg.WriteTimeout, c.readLoop)
+	if writeErr != nil {
+		c.log.Debug("stratum proxy: write", "err", writeErr)
 	}
-	cancel()
-	wg.Wait()
-}
-
-func (c *dconn) writeLoop(ctx context.Context) error {
-	w := bufio.NewWriter(c.nc)
-	for {
-		var line []byte
-		select {
-		case <-ctx.Done():
-			return nil
-		case line = <-c.out:
-		}
-		if err := c.nc.SetWriteDeadline(time.Now().Add(c.p.cfg.WriteTimeout)); err != nil {
-			return err
-		}
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-		for more := true; more; {
-			select {
-			case line = <-c.out:
-				if _, err := w.Write(line); err != nil {
-					return err
-				}
-			default:
-				more = false
-			}
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
+	if readErr != nil && ctx.Err() == nil && !errors.Is(readErr, io.EOF) {
+		c.log.Debug("stratum proxy: connection ends", "err", readErr)
 	}
 }
 

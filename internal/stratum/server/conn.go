@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -64,55 +63,12 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		}
 	}()
 	c.log.Debug("stratum server: connected")
-
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		<-ctx.Done()
-		_ = nc.Close()
-	})
-	wg.Go(func() {
-		if err := c.writeLoop(ctx); err != nil {
-			c.log.Debug("stratum server: write", "err", err)
-		}
-		cancel()
-	})
-	err := c.readLoop(ctx)
-	if err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) {
-		c.log.Debug("stratum server: connection ends", "err", err)
+	readErr, writeErr := stratum.Pump(ctx, nc, c.out, s.cfg.WriteTimeout, c.readLoop)
+	if writeErr != nil {
+		c.log.Debug("stratum server: write", "err", writeErr)
 	}
-	cancel()
-	wg.Wait()
-}
-
-func (c *conn) writeLoop(ctx context.Context) error {
-	w := bufio.NewWriter(c.nc)
-	for {
-		var line []byte
-		select {
-		case <-ctx.Done():
-			return nil
-		case line = <-c.out:
-		}
-		if err := c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout)); err != nil {
-			return err
-		}
-		if _, err := w.Write(line); err != nil {
-			return err
-		}
-	drain:
-		for {
-			select {
-			case line = <-c.out:
-				if _, err := w.Write(line); err != nil {
-					return err
-				}
-			default:
-				break drain
-			}
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
+	if readErr != nil && ctx.Err() == nil && !errors.Is(readErr, io.EOF) {
+		c.log.Debug("stratum server: connection ends", "err", readErr)
 	}
 }
 
