@@ -44,6 +44,11 @@ type VENConfig struct {
 	RequestTimeout time.Duration
 	// MaxBackoff caps the wait after failed polls; 0 means 5 min.
 	MaxBackoff time.Duration
+	// ReportGrace is how long after a report window ends the VEN waits
+	// for complete readings (Usage.OK) before it sends what it has marked
+	// DATA_QUALITY MISSING; 0 means 5 min. Sites settle an interval a
+	// poll or two after it ends.
+	ReportGrace time.Duration
 	// Horizon is how far ahead (and back) repetitions of looping events
 	// are expanded; 0 means 48 h.
 	Horizon time.Duration
@@ -114,6 +119,9 @@ func NewVEN(cfg VENConfig, deps VENDeps) (*VEN, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
+	}
+	if cfg.ReportGrace <= 0 {
+		cfg.ReportGrace = 5 * time.Minute
 	}
 	if cfg.Horizon <= 0 {
 		cfg.Horizon = 48 * time.Hour

@@ -2,6 +2,7 @@ package openadr3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,8 +112,13 @@ func dueReports(l *Lifecycle, res Resolved, now time.Time) (due []window, next t
 	return due, next
 }
 
-// buildReport fills in one report window from readings.
-func (v *VEN) buildReport(ctx context.Context, l *Lifecycle, spans []Span, w window) (Report, error) {
+// errIncomplete says a report window's readings are not complete yet and
+// its grace period has not run out: the report waits.
+var errIncomplete = errors.New("readings not complete yet")
+
+// buildReport fills in one report window from readings. Before the window
+// is ReportGrace old, incomplete readings return errIncomplete.
+func (v *VEN) buildReport(ctx context.Context, l *Lifecycle, spans []Span, w window, now time.Time) (Report, error) {
 	d := l.Event.ReportDescriptors[w.Desc]
 	units := strings.ToUpper(d.Units)
 	desc := PayloadDescriptor{ObjectType: ReportPayloadDescriptor, PayloadType: d.PayloadType, ReadingType: d.ReadingType}
@@ -169,6 +175,9 @@ func (v *VEN) buildReport(ctx context.Context, l *Lifecycle, spans []Span, w win
 			Payloads:       []ValuesMap{{Type: d.PayloadType, Values: []Value{Num(x / scale)}}},
 		}
 		if !u.OK {
+			if now.Before(spans[w.Last].End.Add(v.cfg.ReportGrace)) {
+				return Report{}, errIncomplete
+			}
 			iv.Payloads = append(iv.Payloads, ValuesMap{Type: PayloadDataQuality, Values: []Value{Str("MISSING")}})
 		}
 		res.Intervals = append(res.Intervals, iv)
@@ -223,8 +232,17 @@ func (v *VEN) sendReports(ctx context.Context, st *venState, now time.Time) (tim
 		if !n.IsZero() && (next.IsZero() || n.Before(next)) {
 			next = n
 		}
+		spans := reportSpans(res)
 		for _, w := range due {
-			r, err := v.buildReport(ctx, l, reportSpans(res), w)
+			r, err := v.buildReport(ctx, l, spans, w, now)
+			if errors.Is(err, errIncomplete) {
+				// Ask again at the next poll (the loop calls at least that
+				// often while a report is due).
+				if retry := now.Add(v.cfg.PollEvery); next.IsZero() || retry.Before(next) {
+					next = retry
+				}
+				continue
+			}
 			if err == nil {
 				_, err = v.client.CreateReport(ctx, r)
 			}

@@ -191,7 +191,13 @@ func TestReports(t *testing.T) {
 		rd := &readings{ok: func(from time.Time) bool { return from.Equal(start) }}
 		r := e.startVEN(venOpts{readings: rd})
 		r.waitFor(t, "the event", has(ev.ID, func(demand.Event) bool { return true }))
+		// The second interval's readings stay incomplete: the VEN waits
+		// out its report grace (5 min) before sending them marked MISSING.
 		r.clk.runTo(t, start.Add(2*time.Hour+time.Minute))
+		if early, err := e.bl.Reports(ctx, openadr3.Query{EventID: ev.ID}); err != nil || len(early) != 0 {
+			t.Fatalf("%d reports (%v) inside the grace, want none yet", len(early), err)
+		}
+		r.clk.runTo(t, start.Add(2*time.Hour+6*time.Minute))
 
 		reports, err := e.bl.Reports(ctx, openadr3.Query{EventID: ev.ID})
 		if err != nil {
